@@ -1,0 +1,12 @@
+/**
+ * @split-v2v/common: what every split-v2v program shares. Nothing here knows about a particular
+ * input or output mode.
+ */
+export * from "./errors.js";
+export * from "./events.js";
+export * from "./helper.js";
+export * from "./lifetime.js";
+export * from "./log.js";
+export * from "./servers.js";
+export * from "./workdir.js";
+export * from "./yargs.js";
