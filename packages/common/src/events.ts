@@ -10,8 +10,9 @@ export type HelperEvent =
   /** An informational line: virt-v2v prints it as "virt-v2v: text". */
   | { event: "info"; text: string }
   | { event: "warning"; text: string }
-  /** The fatal error, also printed on stderr; the helper exits non-zero after it. */
-  | { event: "error"; text: string }
+  /** The fatal error, also printed on stderr; the helper exits non-zero after it. `bug` is true
+   *  when it is not a problem the user can fix (worth reporting with -v -x). */
+  | { event: "error"; text: string; bug?: boolean }
   /** Servers are listening on these sockets (names in the work dir) and metadata is written. */
   | { event: "ready"; sockets: string[] };
 
@@ -36,7 +37,9 @@ export function parseHelperEvent(line: string): HelperEvent | null {
     return { event: "ready", sockets: sockets as string[] };
   }
   if (typeof record.text !== "string") return null;
-  return { event: record.event as "message" | "info" | "warning" | "error", text: record.text };
+  if (record.event === "error")
+    return { event: "error", text: record.text, bug: record.bug === true };
+  return { event: record.event as "message" | "info" | "warning", text: record.text };
 }
 
 export function formatHelperEvent(event: HelperEvent): string {

@@ -98,7 +98,7 @@ export function runHelper(
       const text = errorMessage(err);
       if (!(err instanceof UserError) && err instanceof Error && err.stack) log.debug(err.stack);
       process.stderr.write(`${program}: error: ${text}\n`);
-      emit({ event: "error", text });
+      emit({ event: "error", text, bug: !(err instanceof UserError) });
       return finish(1);
     },
   );

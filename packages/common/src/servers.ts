@@ -35,6 +35,8 @@ export interface QemuNbdSpec {
   format: string | null;
   /** Protective snapshot overlay (-s): writes land in a throw-away qcow2, never in `file`. */
   snapshot: boolean;
+  /** `file` is a qemu --image-opts option string rather than a file name. */
+  imageOpts?: boolean;
 }
 
 export type ServerSpec = NbdkitSpec | QemuNbdSpec;
@@ -90,6 +92,7 @@ export function qemuNbdArgv(spec: QemuNbdSpec, launch: ServerLaunch): string[] {
     launch.socket,
   ];
   if (spec.snapshot) argv.push("--snapshot");
+  if (spec.imageOpts) argv.push("--image-opts");
   if (spec.format !== null) argv.push("--format", spec.format);
   argv.push(spec.file);
   return argv;

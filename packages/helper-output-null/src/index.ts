@@ -1,1 +1,1 @@
-export {};
+export * from "./output-null.js";

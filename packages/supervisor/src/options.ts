@@ -1,0 +1,286 @@
+/**
+ * virt-v2v 2.2's command line. Option names, set-once rules and messages follow virt-v2v;
+ * modes that split-v2v does not implement yet are refused by the selectors (modes.ts), naming them.
+ */
+import yargs from "yargs";
+import { UserError, V2V_PARSER_CONFIGURATION } from "@split-v2v/common";
+import { defaultParallelism, type RunOptions } from "./run.js";
+
+export type ParsedCommand =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "capabilities" }
+  | { kind: "list-options"; long: boolean }
+  | {
+      kind: "run";
+      run: RunOptions;
+      quiet: boolean;
+      machineReadable: string | undefined;
+      warnings: string[];
+    };
+
+/** Options that take one value and may be given once. */
+const SET_ONCE = [
+  "i",
+  "ic",
+  "if",
+  "ip",
+  "it",
+  "o",
+  "oa",
+  "oc",
+  "of",
+  "on",
+  "op",
+  "os",
+  "root",
+  "bandwidth",
+  "bandwidth-file",
+  "parallel",
+] as const;
+
+const STRING_OPTIONS = [
+  ...SET_ONCE,
+  "password-file",
+  "machine-readable",
+  "no-trim",
+  "vmtype",
+  "vddk-config",
+  "vddk-cookie",
+  "vddk-libdir",
+  "vddk-nfchostport",
+  "vddk-port",
+  "vddk-snapshot",
+  "vddk-thumbprint",
+  "vddk-transports",
+  "vdsm-compat",
+  "vdsm-vm-uuid",
+  "vdsm-ovf-output",
+  "vdsm-ovf-flavour",
+] as const;
+const ARRAY_OPTIONS = [
+  "io",
+  "oo",
+  "bridge",
+  "network",
+  "mac",
+  "key",
+  "vdsm-image-uuid",
+  "vdsm-vol-uuid",
+] as const;
+const BOOLEAN_OPTIONS = [
+  "print-source",
+  "quiet",
+  "verbose",
+  "x",
+  "version",
+  "help",
+  "color",
+  "colors",
+  "colour",
+  "colours",
+  "wrap",
+  "debug-gc",
+  "long-options",
+  "short-options",
+  "in-place",
+  "compressed",
+  "qemu-boot",
+  "keys-from-stdin",
+  "echo-keys",
+] as const;
+const ALIASES: Record<string, string> = {
+  b: "bridge",
+  n: "network",
+  q: "quiet",
+  v: "verbose",
+  V: "version",
+};
+
+export function allOptionNames(long: boolean): string[] {
+  const names = [...STRING_OPTIONS, ...ARRAY_OPTIONS, ...BOOLEAN_OPTIONS];
+  if (long)
+    return names
+      .filter((name) => name.length > 2)
+      .map((name) => `--${name}`)
+      .sort();
+  return [...names.filter((name) => name.length <= 2), ...Object.keys(ALIASES)]
+    .map((name) => `-${name}`)
+    .sort();
+}
+
+export class UnrecognisedOption extends Error {}
+
+export function parseCommandLine(argv: string[]): ParsedCommand {
+  const parser = yargs(argv)
+    .parserConfiguration({ ...V2V_PARSER_CONFIGURATION, "unknown-options-as-args": false })
+    .help(false)
+    .version(false)
+    .strictOptions()
+    .exitProcess(false)
+    .fail((message, err) => {
+      const unknown = /Unknown arguments?: (.*)/.exec(message ?? "");
+      if (unknown) {
+        const name = unknown[1]!.split(",")[0]!.trim();
+        throw new UnrecognisedOption(
+          `unrecognized option '${name.length > 1 ? "--" : "-"}${name}'`,
+        );
+      }
+      throw err ?? new UserError(message ?? "bad command line");
+    });
+  for (const name of STRING_OPTIONS) parser.option(name, { type: "string" });
+  for (const name of ARRAY_OPTIONS) parser.option(name, { type: "string", array: true });
+  for (const name of BOOLEAN_OPTIONS) parser.option(name, { type: "boolean" });
+  for (const [short, long] of Object.entries(ALIASES)) parser.alias(long, short);
+  const parsed = parser.parseSync() as Record<string, unknown> & { _: Array<string | number> };
+
+  // yargs gathers repeated values into an array: virt-v2v refuses them for set-once options.
+  const single = (name: string): string | undefined => {
+    const value = parsed[name];
+    if (Array.isArray(value))
+      throw new UserError(
+        `-${name.length > 2 ? "-" : ""}${name} option used more than once on the command line`,
+      );
+    return value === undefined ? undefined : String(value);
+  };
+  const many = (name: string): string[] => {
+    const value = parsed[name];
+    if (value === undefined) return [];
+    return (Array.isArray(value) ? value : [value]).map(String);
+  };
+  const flag = (name: string): boolean => {
+    const value = parsed[name];
+    return Array.isArray(value) ? value.some(Boolean) : value === true;
+  };
+  for (const name of SET_ONCE) single(name);
+  const args = parsed._.map(String);
+
+  if (flag("help")) return { kind: "help" };
+  if (flag("version")) return { kind: "version" };
+  if (flag("long-options")) return { kind: "list-options", long: true };
+  if (flag("short-options")) return { kind: "list-options", long: false };
+  const machineReadable = single("machine-readable");
+  if (machineReadable !== undefined && args.length === 0 && single("i") === undefined)
+    return { kind: "capabilities" };
+
+  if (flag("in-place")) {
+    throw new UserError(
+      "the --in-place option has been replaced by a separate program called virt-v2v-in-place, which split-v2v does not provide yet",
+    );
+  }
+  if (many("key").length > 0 || flag("keys-from-stdin")) {
+    throw new UserError(
+      "--key / --keys-from-stdin: LUKS-encrypted guests are not supported yet by split-v2v",
+    );
+  }
+  for (const vddk of [
+    "vddk-config",
+    "vddk-cookie",
+    "vddk-libdir",
+    "vddk-nfchostport",
+    "vddk-port",
+    "vddk-snapshot",
+    "vddk-thumbprint",
+    "vddk-transports",
+  ]) {
+    if (single(vddk) !== undefined)
+      throw new UserError(`--${vddk}: -it vddk is not implemented yet in split-v2v`);
+  }
+  for (const vdsm of ["vdsm-compat", "vdsm-vm-uuid", "vdsm-ovf-output", "vdsm-ovf-flavour"]) {
+    if (single(vdsm) !== undefined)
+      throw new UserError(`--${vdsm}: -o vdsm is not implemented yet in split-v2v`);
+  }
+  if (many("vdsm-image-uuid").length > 0 || many("vdsm-vol-uuid").length > 0) {
+    throw new UserError(
+      "--vdsm-image-uuid / --vdsm-vol-uuid: -o vdsm is not implemented yet in split-v2v",
+    );
+  }
+  if (flag("qemu-boot"))
+    throw new UserError("--qemu-boot: -o qemu is not implemented yet in split-v2v");
+
+  const warnings: string[] = [];
+  if (single("no-trim") !== undefined)
+    warnings.push("the --no-trim option has been removed and now does nothing");
+  if (single("vmtype") !== undefined)
+    warnings.push("the --vmtype option has been removed and now does nothing");
+
+  const outputOptions = many("oo");
+  if (flag("compressed")) outputOptions.push("compressed");
+  const parallelText = single("parallel");
+  const parallel = parallelText === undefined ? defaultParallelism() : Number(parallelText);
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw new UserError(`--parallel ${parallelText}: expected a number of disks (1 or more)`);
+
+  // virt-v2v's default input mode is libvirt; -i disk is the usual one here.
+  const inputPassword = single("ip") ?? single("password-file");
+  return {
+    kind: "run",
+    quiet: flag("quiet"),
+    machineReadable,
+    warnings,
+    run: {
+      input: {
+        mode: single("i") ?? "libvirt",
+        args,
+        inputFormat: single("if"),
+        inputConnection: single("ic"),
+        inputTransport: single("it"),
+        inputPassword,
+        inputOptions: many("io"),
+      },
+      output: {
+        mode: single("o") ?? "libvirt",
+        storage: single("os"),
+        format: single("of"),
+        allocation: single("oa"),
+        name: single("on"),
+        connection: single("oc"),
+        password: single("op"),
+        options: outputOptions,
+      },
+      printSource: flag("print-source"),
+      verbose: flag("verbose"),
+      trace: flag("x"),
+      root: single("root"),
+      networks: many("network"),
+      bridges: many("bridge"),
+      macs: many("mac"),
+      parallel,
+    },
+  };
+}
+
+export const HELP_TEXT = `virt-v2v: convert a guest to use KVM
+
+virt-v2v -i disk disk.img -o local -os /var/tmp
+
+virt-v2v -i disk disk.img -o null
+
+A short summary of the options is given below.  For detailed help please
+read the man page virt-v2v(1).  This is split-v2v: virt-v2v 2.2's command line, run as a
+supervisor of separate helper programs.
+
+Options:
+  -b, --bridge <in:out>               Map bridge ‘in’ to ‘out’
+  --compressed                        Compress output file (-of qcow2 only)
+  --help                              Display brief help
+  -i <disk>                           Set input mode (default: libvirt, not available yet)
+  -if <format>                        Input format
+  -io <option[=value]>                Set option for input mode
+  --mac <mac:network|bridge:out>      Map NIC to network or bridge
+  --machine-readable[=format]         Make output machine readable
+  -n, --network <in:out>              Map network ‘in’ to ‘out’
+  -o <local|disk|null>                Set output mode (default: libvirt, not available yet)
+  -oa <sparse|preallocated>           Set output allocation mode
+  -of <raw|qcow2>                     Set output format
+  -on <name>                          Rename guest when converting
+  -oo <option[=value]>                Set option for output mode
+  -os <storage>                       Set output storage location
+  --parallel <N>                      Copy up to N disks at once (default: ${defaultParallelism()})
+  --print-source                      Print source and stop
+  -q, --quiet                         Don’t print progress messages
+  --root <ask|single|first|/dev/X>    How to choose root filesystem
+  -V, --version                       Display version and exit
+  -v, --verbose                       Enable debugging messages
+  -x                                  Enable tracing of libguestfs calls
+`;
