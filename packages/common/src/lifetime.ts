@@ -7,6 +7,7 @@
  *   so a helper whose supervisor was SIGKILLed still stops its servers. nbdkit does the same with
  *   --exit-with-parent, and qemu-nbd gets it through setpriv(1) (see servers.ts).
  */
+import { readFileSync, readdirSync } from "node:fs";
 import koffi from "koffi";
 
 export type CleanupHandler = () => Promise<void> | void;
@@ -98,4 +99,33 @@ export function exitWithParent(): boolean {
   }
   // process.ppid is read afresh on each access; 1 (or a subreaper) means the parent already died.
   return process.ppid === parentAtStart && process.ppid !== 1;
+}
+
+/**
+ * SIGKILLs every direct child of this process (found in /proc). For a helper being stopped while
+ * a library call runs on another thread (a libguestfs launch, say): the library's own clean-up
+ * cannot run concurrently with that call, but its child processes (the appliance) can be ended,
+ * which also makes the call return.
+ */
+export function killChildProcesses(): number[] {
+  const killed: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Field 4 (ppid) follows the command name in parentheses, which may itself contain spaces.
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (parent !== process.pid) continue;
+    try {
+      process.kill(Number(entry), "SIGKILL");
+      killed.push(Number(entry));
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
 }

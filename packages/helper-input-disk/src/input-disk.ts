@@ -87,14 +87,16 @@ export async function setUpInputDisk(
       log: options.log,
     });
     onCleanup(`server for in${index}`, () => server.stop());
-    // Check the endpoint really serves the disk we described, before anyone relies on it.
+    // The size the endpoint serves is what will be copied: record that. (qemu-img rounds a raw
+    // file up to whole sectors; nbdkit serves its exact length.)
     const connection = await NbdConnection.connectUnix(socket);
     try {
       if (connection.size !== BigInt(image.virtualSize)) {
-        throw new Error(
-          `in${index} serves ${connection.size} bytes, qemu-img said ${image.virtualSize}`,
+        options.log(
+          `in${index}: serves ${connection.size} bytes, qemu-img said ${image.virtualSize}; using the served size`,
         );
       }
+      image.virtualSize = Number(connection.size);
     } finally {
       connection.close();
     }

@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * helper-v2v-convert: convert the guest served on WORKDIR/in* (described by WORKDIR/metadata.in)
+ * to run on KVM, writing only into the overlays, and describe the result in WORKDIR/metadata.out.
+ * See ../README.md for the contract.
+ */
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline/promises";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import { convertGuest } from "./convert.js";
+import { parseRootChoice } from "./inspect.js";
+import { parseNetworkMapping } from "./networks.js";
+
+const argv = yargs(hideBin(process.argv))
+  .scriptName("helper-v2v-convert")
+  .usage(
+    "$0 [options] WORKDIR\n\nConverts the guest on WORKDIR/in0… (see WORKDIR/metadata.in) and writes WORKDIR/metadata.out.",
+  )
+  .parserConfiguration(V2V_PARSER_CONFIGURATION)
+  .option("root", {
+    type: "string",
+    describe: "ask | single | first | /dev/DEVICE: which root to convert in a multi-boot guest",
+  })
+  .option("network", {
+    alias: "n",
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe: "Map network IN to OUT (IN:OUT, or OUT for all)",
+  })
+  .option("bridge", {
+    alias: "b",
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe: "Map bridge IN to OUT (IN:OUT, or OUT for all)",
+  })
+  .option("mac", {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe: "MAC:network|bridge:OUT",
+  })
+  .option("cache-dir", { type: "string", describe: "Where to cache the KVM/TCG verdict" })
+  .option("exit-with-parent", {
+    type: "boolean",
+    default: false,
+    describe: "Stop when the parent process dies",
+  })
+  .option("verbose", {
+    alias: "v",
+    type: "boolean",
+    default: false,
+    describe: "Debug messages, libguestfs debug",
+  })
+  .option("trace", {
+    alias: "x",
+    type: "boolean",
+    default: false,
+    describe: "libguestfs API trace",
+  })
+  .demandCommand(1, 1, "WORKDIR is required", "only one WORKDIR")
+  .strict()
+  .help()
+  .version(false)
+  .parseSync();
+
+function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
+  return path.join(base, "split-v2v");
+}
+
+/** Asks on the terminal, as virt-v2v --root ask does, when there is one. */
+async function askRootOnTerminal(roots: string[]): Promise<string> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    process.stderr.write(
+      "Dual- or multi-boot operating system detected. Choose the root filesystem\nthat contains the main operating system:\n\n",
+    );
+    roots.forEach((root, i) => process.stderr.write(`[${i + 1}] ${root}\n`));
+    for (;;) {
+      const answer = Number(
+        (await rl.question(`\nEnter a number between 1 and ${roots.length}, or 'exit': `)).trim(),
+      );
+      if (Number.isInteger(answer) && answer >= 1 && answer <= roots.length)
+        return roots[answer - 1]!;
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+runHelper(
+  "helper-v2v-convert",
+  { verbose: argv.verbose, exitWithParent: argv["exit-with-parent"] },
+  async (helper) => {
+    await convertGuest(
+      {
+        workdir: String(argv._[0]),
+        root: parseRootChoice(argv.root),
+        networks: parseNetworkMapping(argv.network, argv.bridge, argv.mac),
+        cacheDir: argv["cache-dir"] ?? defaultCacheDir(),
+        verbose: argv.verbose,
+        trace: argv.trace,
+        askRoot: process.stdin.isTTY ? askRootOnTerminal : null,
+      },
+      {
+        message: helper.message,
+        info: helper.info,
+        warning: helper.warning,
+        log: (line) => helper.log.debug(line),
+      },
+    );
+  },
+);

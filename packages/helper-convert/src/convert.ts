@@ -1,0 +1,181 @@
+/**
+ * helper-v2v-convert's work, in virt-v2v 2.2's order: open the overlays with libguestfs, inspect,
+ * check free space, convert by guest family, trim every filesystem (so the copy skips free space),
+ * close, assign target buses and firmware, write metadata.out.
+ */
+import os from "node:os";
+import path from "node:path";
+import {
+  killChildProcesses,
+  markerPath,
+  metadataInPath,
+  metadataOutPath,
+  onCleanup,
+} from "@split-v2v/common";
+import { Guestfs, ensureWorkingAccel } from "@split-v2v/libguestfs";
+import {
+  readMetadata,
+  writeMetadata,
+  type ConversionReport,
+  type MetadataOut,
+  type TargetNic,
+} from "@split-v2v/metadata-schema";
+import { rm, writeFile } from "node:fs/promises";
+import { selectConverter } from "./families/index.js";
+import {
+  checkFreeSpace,
+  chooseRoot,
+  describeRoot,
+  mountFilesystems,
+  type RootChoice,
+} from "./inspect.js";
+import { assignBuses, targetFirmware } from "./target.js";
+import { mapNetworks, type NetworkMapping } from "./networks.js";
+
+export interface ConvertOptions {
+  workdir: string;
+  root: RootChoice;
+  networks: NetworkMapping;
+  /** Directory for caches that outlive a run (the KVM verdict). */
+  cacheDir: string;
+  /** libguestfs debug (-v) and trace (-x). */
+  verbose: boolean;
+  trace: boolean;
+  /** Asks the user to pick a root when there are several and --root ask (null: no terminal). */
+  askRoot: ((roots: string[]) => Promise<string>) | null;
+}
+
+export interface ConvertReporter {
+  message: (text: string) => void;
+  info: (text: string) => void;
+  warning: (text: string) => void;
+  log: (line: string) => void;
+}
+
+export async function convertGuest(
+  options: ConvertOptions,
+  report: ConvertReporter,
+): Promise<MetadataOut> {
+  const metadataIn = await readMetadata("metadata.in", metadataInPath(options.workdir));
+  const source = metadataIn.source;
+  const mappedNics = mapNetworks(source.nics, options.networks);
+
+  await ensureWorkingAccel({ cacheDir: options.cacheDir, warn: report.warning, log: report.log });
+
+  report.message("Opening the source");
+  const g = await Guestfs.create();
+  let closed = false;
+  // On an error or a signal, a libguestfs call may still be running on a worker thread, where
+  // closing the handle would race with it: end the appliance (our child) instead, which makes
+  // that call fail at once, and let the process exit.
+  onCleanup("libguestfs appliance", () => {
+    if (!closed) killChildProcesses();
+  });
+  g.onLog((kind, text) => report.log(`libguestfs ${kind}: ${text}`));
+  await g.setIdentifier("v2v");
+  if (options.verbose) await g.setVerbose(true);
+  if (options.trace) await g.setTrace(true);
+  // virt-v2v gives the appliance twice the default memory and up to 8 vCPUs: conversion runs
+  // package tools and initramfs rebuilds inside it.
+  await g.setMemsize((await g.getMemsize()) * 2);
+  await g.setSmp(Math.max(1, Math.min(8, os.availableParallelism())));
+  for (const disk of source.disks) {
+    await g.addDrive("", {
+      format: "raw",
+      protocol: "nbd",
+      server: [`unix:${path.join(options.workdir, disk.socket)}`],
+      cachemode: "unsafe",
+      discard: "besteffort",
+    });
+  }
+  // nbdkit's cow-on-read (remote inputs) keys on this file: cache reads only during conversion.
+  await writeFile(markerPath(options.workdir, "convert"), "");
+  await g.launch();
+
+  report.message("Inspecting the source");
+  const roots = await g.inspectOs();
+  const root = await chooseRoot(roots, options.root, options.askRoot);
+  const inspection = await describeRoot(g, root);
+  const converter = selectConverter(inspection);
+  await mountFilesystems(g, inspection, report.warning);
+
+  report.message("Checking for sufficient free disk space in the guest");
+  await checkFreeSpace(g, inspection);
+
+  report.message(`Converting ${inspection.productName} to run on KVM`);
+  const conversion: ConversionReport = {
+    family: converter.family,
+    converter: inspection.distro,
+    changes: [],
+    warnings: [],
+  };
+  const guestcaps = await converter.convert({
+    g,
+    inspection,
+    source,
+    log: report.log,
+    info: report.info,
+    warning: (text) => {
+      conversion.warnings.push(text);
+      report.warning(text);
+    },
+    recordChange: (what, detail) => {
+      conversion.changes.push({ what, detail });
+      report.log(`changed ${what}: ${detail}`);
+    },
+  });
+
+  report.message("Mapping filesystem data to avoid copying unused and blank areas");
+  await g.umountAll();
+  await trimFilesystems(g, report);
+
+  report.message("Closing the overlay");
+  await g.umountAll();
+  await g.shutdown();
+  await g.close();
+  closed = true;
+  await rm(markerPath(options.workdir, "convert"), { force: true });
+
+  report.message("Assigning disks to buses");
+  const buses = assignBuses(source, guestcaps);
+  report.message("Checking if the guest needs BIOS or UEFI to boot");
+  const firmware = targetFirmware(source, inspection);
+  if (firmware === "uefi") report.info("This guest requires UEFI on the target to boot.");
+
+  const metadataOut: MetadataOut = {
+    schemaVersion: 1,
+    kind: "metadata.out",
+    inspection,
+    guestcaps,
+    target: {
+      firmware,
+      buses,
+      nics: mappedNics.map((nic): TargetNic => ({ ...nic, targetModel: guestcaps.netBus })),
+    },
+    conversion,
+  };
+  await writeMetadata("metadata.out", metadataOutPath(options.workdir), metadataOut);
+  return metadataOut;
+}
+
+/**
+ * fstrim every filesystem through the overlay: freed blocks become holes in the overlay, so the
+ * copy neither reads nor writes them. A filesystem that cannot be trimmed only costs copy time.
+ */
+async function trimFilesystems(g: Guestfs, report: ConvertReporter): Promise<void> {
+  const filesystems = await g.listFilesystems();
+  for (const [device, type] of Object.entries(filesystems)) {
+    if (type === "unknown" || type === "swap" || type === "") continue;
+    try {
+      await g.mountOptions("discard", device, "/");
+      await g.fstrim("/");
+      report.log(`trimmed ${device} (${type})`);
+    } catch (err) {
+      report.warning(
+        `fstrim on guest filesystem ${device} failed; the copy will include its free space (${err instanceof Error ? err.message : String(err)})`,
+      );
+    } finally {
+      await g.umountAll();
+    }
+  }
+}

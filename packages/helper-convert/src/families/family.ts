@@ -1,0 +1,25 @@
+/**
+ * The contract of a guest-family converter (virt-v2v's convert_linux / convert_windows): given a
+ * guest mounted read-write through the overlays, change it to run on KVM and say which virtual
+ * devices it can now drive.
+ */
+import type { Guestfs } from "@split-v2v/libguestfs";
+import type { GuestCaps, Inspection, SourceGuest } from "@split-v2v/metadata-schema";
+
+export interface ConversionContext {
+  g: Guestfs;
+  inspection: Inspection;
+  source: SourceGuest;
+  log: (line: string) => void;
+  info: (text: string) => void;
+  warning: (text: string) => void;
+  /** Records one change made to the guest (the convert log and metadata.out list them). */
+  recordChange: (what: string, detail: string) => void;
+}
+
+export interface GuestConverter {
+  readonly family: "linux" | "windows";
+  /** Why this converter cannot convert the inspected guest, or null when it can. */
+  unsupportedReason(inspection: Inspection): string | null;
+  convert(context: ConversionContext): Promise<GuestCaps>;
+}

@@ -1,0 +1,142 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { NbdConnection, compareExports } from "@split-v2v/libnbd";
+import { readMetadata } from "@split-v2v/metadata-schema";
+
+const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
+
+async function sha256(file: string): Promise<string> {
+  return createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
+}
+
+/** Runs the helper until it is ready; returns its process and its events. */
+async function serve(args: string[]) {
+  const child = execa(process.execPath, [helper, ...args], { buffer: false, reject: false });
+  const events: Array<Record<string, unknown>> = [];
+  await new Promise<void>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+      const event = JSON.parse(line) as Record<string, unknown>;
+      events.push(event);
+      if (event.event === "ready") resolve();
+    });
+    void child.then((result) => reject(new Error(`helper exited: ${String(result.exitCode)}`)));
+  });
+  return { child, events };
+}
+
+test("raw, qcow2 and vmdk sources are served through overlays; writes never reach the sources", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "input-disk-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // A raw disk with recognisable data, and the same disk as qcow2 and vmdk (converted by qemu-img).
+  const raw = path.join(dir, "guest.img");
+  await execa("qemu-img", ["create", "-q", "-f", "raw", raw, "64M"]);
+  await execa("qemu-io", [
+    "-f",
+    "raw",
+    "-c",
+    "write -P 0x5a 1M 3M",
+    "-c",
+    "write -P 0xa5 40M 1M",
+    raw,
+  ]);
+  const copies: Record<string, string> = {};
+  for (const format of ["qcow2", "vmdk"]) {
+    copies[format] = path.join(dir, `guest.${format}`);
+    await execa("qemu-img", ["convert", "-q", "-f", "raw", "-O", format, raw, copies[format]!]);
+  }
+  const before = new Map<string, string>();
+  for (const file of [raw, ...Object.values(copies)]) before.set(file, await sha256(file));
+
+  for (const [format, source] of [
+    ["raw", raw],
+    ["qcow2", copies.qcow2!],
+    ["vmdk", copies.vmdk!],
+  ] as const) {
+    const workdir = await mkdtemp(path.join(dir, `work-${format}-`));
+    const { child, events } = await serve([workdir, source]);
+    try {
+      assert.deepEqual(events.at(-1), { event: "ready", sockets: ["in0"] });
+      const metadata = await readMetadata("metadata.in", path.join(workdir, "metadata.in"));
+      assert.equal(metadata.source.name, "guest");
+      assert.equal(metadata.source.disks[0]!.format, format);
+      assert.equal(metadata.source.disks[0]!.virtualSize, 64 * 1024 * 1024);
+      assert.equal(metadata.input.description, `-i disk ${source}`);
+
+      // The overlay serves exactly the source's content …
+      const reference = execa("nbdkit", [
+        "--exit-with-parent",
+        "-f",
+        "-r",
+        "-U",
+        path.join(dir, `ref-${format}`),
+        "file",
+        raw,
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      const overlay = await NbdConnection.connectUnix(path.join(workdir, "in0"));
+      const original = await NbdConnection.connectUnix(path.join(dir, `ref-${format}`));
+      try {
+        assert.equal(await compareExports(overlay, original), null);
+        // … and takes writes, which land in the overlay only.
+        assert.equal(overlay.isReadOnly(), false);
+        await overlay.pwrite(1024n * 1024n, Buffer.alloc(4096, 0x11));
+        await overlay.flush();
+        assert.deepEqual(await overlay.pread(1024n * 1024n, 2), Buffer.from([0x11, 0x11]));
+      } finally {
+        overlay.close();
+        original.close();
+        reference.kill();
+        await reference.catch(() => {});
+      }
+    } finally {
+      child.kill("SIGTERM");
+      const result = await child;
+      assert.equal(result.exitCode, 0, "the helper stops cleanly on SIGTERM");
+    }
+    // Sockets and server files are gone; only the metadata stays for whoever owns the work dir.
+    assert.deepEqual(
+      (await readdir(workdir)).filter((name) => name !== "tmp"),
+      ["metadata.in"],
+    );
+  }
+  for (const [file, sum] of before) assert.equal(await sha256(file), sum, `${file} is unchanged`);
+});
+
+test("-if overrides probing, and mixed formats or a missing file are clear errors", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "input-disk-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const raw = path.join(dir, "a.img");
+  const qcow2 = path.join(dir, "b.qcow2");
+  await writeFile(raw, Buffer.alloc(1024 * 1024));
+  await execa("qemu-img", ["create", "-q", "-f", "qcow2", qcow2, "1M"]);
+  const mixed = await execa(process.execPath, [helper, dir, raw, qcow2], { reject: false });
+  assert.equal(mixed.exitCode, 1);
+  assert.match(
+    String(mixed.stderr),
+    /^helper-v2v-input-disk: error: -i disk: the input disks have different formats \(raw, qcow2\)/m,
+  );
+  assert.match(String(mixed.stdout), /"event":"error"/);
+  const missing = await execa(process.execPath, [helper, dir, path.join(dir, "nope.img")], {
+    reject: false,
+  });
+  assert.equal(missing.exitCode, 1);
+  assert.match(
+    String(missing.stderr),
+    /cannot read disk image .*nope\.img: No such file or directory/,
+  );
+  const forced = await execa(process.execPath, [helper, "-if", "raw", dir, qcow2], {
+    reject: false,
+    timeout: 3000,
+  });
+  // Forced to raw, the qcow2 file is served as raw bytes: the helper gets ready (then is killed by the timeout).
+  assert.match(String(forced.stdout), /"event":"ready"/);
+});

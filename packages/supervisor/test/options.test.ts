@@ -1,0 +1,106 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { UserError } from "@split-v2v/common";
+import { parseCommandLine, selectInputMode, selectOutputMode } from "../src/index.js";
+
+test("virt-v2v's single-dash options parse as words, not letter groups", () => {
+  const command = parseCommandLine([
+    "-i",
+    "disk",
+    "a.img",
+    "b.img",
+    "-o",
+    "local",
+    "-os",
+    "/out",
+    "-of",
+    "qcow2",
+    "-oa",
+    "preallocated",
+    "-on",
+    "new",
+    "-oo",
+    "compressed",
+    "-n",
+    "in:out",
+    "-b",
+    "br0",
+    "--root",
+    "first",
+    "-v",
+    "-x",
+  ]);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  assert.deepEqual(command.run.input.args, ["a.img", "b.img"]);
+  assert.equal(command.run.output.storage, "/out");
+  assert.equal(command.run.output.format, "qcow2");
+  assert.equal(command.run.output.allocation, "preallocated");
+  assert.equal(command.run.output.name, "new");
+  assert.deepEqual(command.run.output.options, ["compressed"]);
+  assert.deepEqual(command.run.networks, ["in:out"]);
+  assert.deepEqual(command.run.bridges, ["br0"]);
+  assert.equal(command.run.root, "first");
+  assert.equal(command.run.verbose && command.run.trace, true);
+});
+
+test("set-once options given twice, and removed options, behave as in virt-v2v", () => {
+  assert.throws(
+    () => parseCommandLine(["-i", "disk", "x", "-os", "a", "-os", "b"]),
+    /^UserError: -os option used more than once on the command line$/,
+  );
+  const deprecated = parseCommandLine([
+    "-i",
+    "disk",
+    "x",
+    "-o",
+    "null",
+    "--no-trim",
+    "all",
+    "--debug-gc",
+  ]);
+  assert.equal(
+    deprecated.kind === "run" && deprecated.warnings[0],
+    "the --no-trim option has been removed and now does nothing",
+  );
+  assert.throws(() => parseCommandLine(["--in-place", "-i", "disk", "x"]), /virt-v2v-in-place/);
+});
+
+test("--machine-readable alone asks for capabilities; with a source it is a run", () => {
+  assert.equal(parseCommandLine(["--machine-readable"]).kind, "capabilities");
+  const run = parseCommandLine([
+    "--machine-readable=stream:stderr",
+    "-i",
+    "disk",
+    "x",
+    "-o",
+    "null",
+  ]);
+  assert.equal(run.kind === "run" && run.machineReadable, "stream:stderr");
+});
+
+test("modes: implemented ones select a helper, known others are refused by name", () => {
+  assert.equal(selectInputMode("disk").helperPackage, "@split-v2v/helper-input-disk");
+  assert.equal(selectOutputMode("disk").helperPackage, "@split-v2v/helper-output-local");
+  assert.throws(
+    () => selectInputMode("vmx"),
+    (err: unknown) =>
+      err instanceof UserError &&
+      /-i vmx: this input mode is not implemented yet/.test(err.message),
+  );
+  assert.throws(() => selectOutputMode("rhv"), /-o rhv: this output mode is not implemented yet/);
+  assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
+  assert.throws(
+    () =>
+      selectInputMode("disk").helperArgs({
+        mode: "disk",
+        args: ["x"],
+        inputFormat: undefined,
+        inputConnection: undefined,
+        inputTransport: undefined,
+        inputPassword: undefined,
+        inputOptions: ["a=b"],
+      }),
+    /no -io \(input options\) are allowed here/,
+  );
+});

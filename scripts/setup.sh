@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything split-v2v needs on Debian 12 and builds it. Idempotent: a second run
+# installs nothing and rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The real components (never re-implemented): NBD servers and tools, qemu, libguestfs with its
+# appliance kernel, hivex, ntfs-3g for Windows guests, OVMF for UEFI guests, setpriv (util-linux)
+# to tie servers' lifetime to their parent, virt-xml-validate for the tests.
+PACKAGES=(
+  nbdkit libnbd0 libnbd-bin qemu-utils qemu-system-x86
+  libguestfs0 libguestfs-tools libguestfs-xfs linux-image-amd64
+  libhivex0 libhivex-bin libwin-hivex-perl ntfs-3g ovmf util-linux
+  libvirt-clients libxml2-utils
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=node_modules/.split-v2v-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  npm ci --no-audit --no-fund
+  touch "$stamp"
+fi
+
+npx tsc -b

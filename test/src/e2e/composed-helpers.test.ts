@@ -1,0 +1,191 @@
+/**
+ * The helpers composed by hand, as a custom supervisor would run them, with a measuring proxy
+ * between the overlay and the copy. Proves three principles on a guest that carries 1 GiB of
+ * deleted data:
+ *  - never touch the source (checksum),
+ *  - copy only what the guest uses (fstrim through the overlay: the target allocates ≥ 1 GiB less
+ *    than the source, and nbdcopy reads less than the guest's used data plus slack: the holes are
+ *    never read),
+ *  - the target is exactly the converted overlay (libnbd byte comparison).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import { execa, type ResultPromise } from "execa";
+import { compareExports, NbdConnection } from "@split-v2v/libnbd";
+import { readMetadata } from "@split-v2v/metadata-schema";
+import { DELETED_DATA_BYTES, linuxGuest } from "../fixtures/guests.js";
+import { allocatedBytes, packageBin, processesMentioning, sha256 } from "../support/run.js";
+
+/** Starts a serving helper and resolves once it prints its ready event. */
+async function startServing(script: string, args: string[]): Promise<{ process: ResultPromise }> {
+  const child = execa(process.execPath, [script, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    buffer: false,
+    reject: false,
+  });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const stderr: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
+  await new Promise<void>((resolve, reject) => {
+    lines.on("line", (line) => {
+      if (line.includes('"event":"ready"')) resolve();
+    });
+    void child.then(() =>
+      reject(new Error(`${path.basename(script)} exited before ready: ${stderr.join("\n")}`)),
+    );
+  });
+  // Wrapped: an execa child is a thenable, which an async function would unwrap into its result.
+  return { process: child };
+}
+
+/** Bytes read, from nbdkit-stats-filter's report ("read: 40 ops, 0.005 s, 10.00 MiB, …"; no line: none). */
+function parseStatsBytesRead(stats: string): number {
+  const match = /^read: \d+ ops, [\d.]+ s, ([\d.]+) (bytes|KiB|MiB|GiB|TiB)/m.exec(stats);
+  if (!match) return 0;
+  const units: Record<string, number> = {
+    bytes: 1,
+    KiB: 2 ** 10,
+    MiB: 2 ** 20,
+    GiB: 2 ** 30,
+    TiB: 2 ** 40,
+  };
+  return Number(match[1]) * units[match[2]!]!;
+}
+
+async function stopServing(child: ResultPromise): Promise<void> {
+  child.kill("SIGTERM");
+  await child;
+}
+
+test("helpers composed by hand: trim skips deleted data, the copy never reads holes, target equals overlay", async (t) => {
+  const guest = await linuxGuest("deleted-1g");
+  const before = await sha256(guest.path);
+  const workdir = await mkdtemp(path.join(os.tmpdir(), "split-v2v-compose-"));
+  const outdir = path.join(workdir, "target");
+  await execa("mkdir", [outdir]);
+  const children: ResultPromise[] = [];
+  t.after(async () => {
+    for (const child of children.reverse()) child.kill("SIGTERM");
+    await Promise.allSettled(children);
+    await rm(workdir, { recursive: true, force: true });
+  });
+
+  // 1. Input: the source served through a copy-on-write overlay on WORKDIR/in0.
+  children.push(
+    (await startServing(packageBin("@split-v2v/helper-input-disk"), [workdir, guest.path])).process,
+  );
+  const metadataIn = await readMetadata("metadata.in", path.join(workdir, "metadata.in"));
+  assert.equal(metadataIn.source.disks.length, 1);
+
+  // 2. Conversion, including fstrim, writing only into the overlay.
+  const convert = await execa(
+    process.execPath,
+    [packageBin("@split-v2v/helper-convert"), workdir],
+    { reject: false },
+  );
+  assert.equal(convert.exitCode, 0, String(convert.stderr));
+  const metadataOut = await readMetadata("metadata.out", path.join(workdir, "metadata.out"));
+  assert.equal(metadataOut.inspection.distro, "debian");
+  assert.deepEqual(metadataOut.target.buses.virtioBlk, [{ disk: 0 }]);
+
+  // 3. Output: a fresh raw disk served on WORKDIR/out0.
+  const outputArgs = [workdir, "-os", outdir, "-on", "guest"];
+  children.push(
+    (await startServing(packageBin("@split-v2v/helper-output-local"), ["setup", ...outputArgs]))
+      .process,
+  );
+
+  // 4. The copy, reading through nbdkit's stats filter to count what nbdcopy really reads.
+  const statsFile = path.join(workdir, "read-stats");
+  const proxySocket = path.join(workdir, "measured-in0");
+  const proxy = execa(
+    "nbdkit",
+    [
+      "--exit-with-parent",
+      "--foreground",
+      "--unix",
+      proxySocket,
+      "--filter=stats",
+      "nbd",
+      `socket=${path.join(workdir, "in0")}`,
+      `statsfile=${statsFile}`,
+    ],
+    { reject: false },
+  );
+  children.push(proxy);
+  for (let i = 0; i < 100; i++) {
+    try {
+      await stat(proxySocket);
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const copy = await execa(
+    "nbdcopy",
+    [
+      `nbd+unix:///?socket=${proxySocket}`,
+      `nbd+unix:///?socket=${path.join(workdir, "out0")}`,
+      "--flush",
+      "--target-is-zero",
+    ],
+    {
+      reject: false,
+    },
+  );
+  assert.equal(copy.exitCode, 0, String(copy.stderr));
+  proxy.kill("SIGTERM");
+  await proxy;
+  const bytesRead = parseStatsBytesRead(await readFile(statsFile, "utf8"));
+
+  // What the source allocates includes the deleted gigabyte; the overlay after trim does not.
+  const input = await NbdConnection.connectUnix(path.join(workdir, "in0"));
+  const output = await NbdConnection.connectUnix(path.join(workdir, "out0"));
+  try {
+    const overlay = await input.allocation();
+    const sourceAllocated = await allocatedBytes(guest.path);
+    assert.ok(
+      BigInt(sourceAllocated) - overlay.allocatedBytes >= BigInt(DELETED_DATA_BYTES),
+      `trim freed the deleted data: source allocates ${sourceAllocated}, overlay ${overlay.allocatedBytes}`,
+    );
+    assert.ok(
+      bytesRead <= Number(overlay.allocatedBytes) + 16 * 1024 * 1024,
+      `nbdcopy read ${bytesRead} bytes; the overlay holds ${overlay.allocatedBytes} allocated bytes`,
+    );
+    assert.ok(
+      bytesRead < sourceAllocated - DELETED_DATA_BYTES,
+      "the deleted gigabyte was never read",
+    );
+    // The target is byte for byte the converted overlay.
+    assert.equal(await compareExports(input, output), null);
+  } finally {
+    input.close();
+    output.close();
+  }
+
+  // 5. Final: the libvirt XML.
+  const final = await execa(
+    process.execPath,
+    [packageBin("@split-v2v/helper-output-local"), "final", ...outputArgs],
+    { reject: false },
+  );
+  assert.equal(final.exitCode, 0, String(final.stderr));
+  await stat(path.join(outdir, "guest.xml"));
+
+  const target = path.join(outdir, "guest-sda");
+  assert.ok(
+    (await allocatedBytes(guest.path)) - (await allocatedBytes(target)) >= DELETED_DATA_BYTES,
+    "the target allocates at least 1 GiB less than the source",
+  );
+
+  // Stopping the helpers stops every server; without the run's "done" marker, output-local removes its disk.
+  for (const child of children.splice(0).reverse()) await stopServing(child);
+  assert.deepEqual(await processesMentioning(workdir), []);
+  await assert.rejects(stat(target), "an unfinished run leaves no target disk");
+  assert.equal(await sha256(guest.path), before, "the source is unchanged");
+});
