@@ -119,7 +119,8 @@ export function selectOutputMode(mode: string): OutputMode {
     return {
       helperPackage: "@split-v2v/helper-output-local",
       helperArgs: (request) => ["--mode", mode, ...outputOptionArgs(request)],
-      description: (request) => `-o ${mode} -os ${request.storage ?? ""}`,
+      // virt-v2v 2.2 names this mode "-o disk" here, whichever alias was typed.
+      description: (request) => `-o disk -os ${request.storage ?? ""}`,
       targetIsZero: true,
     };
   }

@@ -1,7 +1,7 @@
 /**
  * What the user sees, as virt-v2v 2.2 prints it:
  *   stage messages on stdout       "[  12.3] Copying disk 1/2"
- *   info and warnings on stderr    "virt-v2v: warning: …"
+ *   info and warnings on stdout    "virt-v2v: warning: …" (virt-v2v 2.2 prints them there too)
  *   the error on stderr            "virt-v2v: error: …"
  * and, with --machine-readable, the same as JSON lines
  *   { "message": …, "timestamp": "RFC 3339 with ns", "type": "message|info|warning|error" }
@@ -87,7 +87,7 @@ export class Reporter {
   warning(text: string): void {
     this.machine("warning", text);
     this.beforeLine();
-    process.stderr.write(`${this.options.program}: warning: ${text}\n`);
+    process.stdout.write(`${this.options.program}: warning: ${text}\n`);
   }
 
   error(text: string, bug: boolean): void {

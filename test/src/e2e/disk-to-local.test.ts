@@ -37,7 +37,7 @@ test("a Linux guest converts to -o local: disk, valid libvirt XML, source untouc
     "Closing the overlay",
     "Assigning disks to buses",
     "Checking if the guest needs BIOS or UEFI to boot",
-    `Setting up the destination: -o local -os ${sandbox.out}`,
+    `Setting up the destination: -o disk -os ${sandbox.out}`,
     "Copying disk 1/1",
     "Creating output metadata",
     "Finishing off",

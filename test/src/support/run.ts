@@ -55,6 +55,8 @@ export function startVirtV2v(args: string[], sandbox: Sandbox) {
   return execa(process.execPath, [VIRT_V2V, ...args], {
     env: runEnvironment(sandbox),
     reject: false,
+    // Exact output: tests compare virt-v2v's text to the byte.
+    stripFinalNewline: false,
     stdin: "ignore",
     all: false,
   });
