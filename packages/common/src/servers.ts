@@ -200,7 +200,13 @@ export async function startServer(spec: ServerSpec, options: StartOptions): Prom
         `${program} could not serve ${describeSpec(spec)}: ${detail || "it exited at start"}`,
       );
     }
-    if ((await fileHasContent(options.pidfile)) && (await socketAccepts(options.socket))) break;
+    // nbdkit writes its pidfile once it listens; qemu-nbd may write it a moment before, so for
+    // it the socket must also accept (a probe nbdkit would log as a broken handshake).
+    if (
+      (await fileHasContent(options.pidfile)) &&
+      (spec.kind === "nbdkit" || (await socketAccepts(options.socket)))
+    )
+      break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(

@@ -3,4 +3,12 @@ export { parseRootChoice, chooseRoot, type RootChoice } from "./inspect.js";
 export { assignBuses, targetFirmware } from "./target.js";
 export { parseNetworkMapping, mapNetworks, type NetworkMapping } from "./networks.js";
 export { selectConverter, type GuestConverter, type ConversionContext } from "./families/index.js";
-export { chooseBestKernel, guestcapsForKernel } from "./families/linux.js";
+export {
+  chooseBestKernel,
+  guestcapsForKernel,
+  buildDeviceMap,
+  remapDevice,
+  remapKernelArguments,
+  packagesToRemove,
+  initramfsModules,
+} from "./families/linux/index.js";

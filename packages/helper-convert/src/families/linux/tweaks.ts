@@ -1,0 +1,94 @@
+/**
+ * The smaller changes virt-v2v makes to a Linux guest: stale device caches, module aliases for
+ * the new devices, the serial console, SELinux relabelling.
+ */
+import type { ConversionContext } from "../family.js";
+
+/** blkid and LVM caches remember the old devices; the guest rebuilds them at boot. */
+export async function removeDeviceCaches(context: ConversionContext): Promise<void> {
+  for (const file of ["/etc/blkid/blkid.tab", "/etc/blkid.tab", "/etc/lvm/cache/.cache"]) {
+    if (await context.g.isFile(file)) {
+      await context.g.rm(file);
+      context.recordChange(file, "removed (stale device cache)");
+    }
+  }
+}
+
+/**
+ * Old guests load their disk and network drivers through modprobe aliases (alias eth0 vmxnet3,
+ * alias scsi_hostadapter mptspi): point them at virtio (or the emulated fallbacks).
+ */
+export async function configureModuleAliases(
+  context: ConversionContext,
+  blockModule: string,
+  netModule: string,
+): Promise<void> {
+  const { g } = context;
+  const aliases = [
+    ...(await g.augMatch("/files/etc/modprobe.conf/alias")),
+    ...(await g.augMatch("/files/etc/modules.conf/alias")),
+    ...(await g.augMatch("/files/etc/conf.modules/alias")),
+    ...(await g.augMatch("/files/etc/modprobe.d/*/alias")),
+  ];
+  let changed = false;
+  for (const alias of aliases) {
+    const name = await g.augGet(alias);
+    const target = /^eth\d+$/.test(name)
+      ? netModule
+      : /^scsi_hostadapter\d*$/.test(name)
+        ? blockModule
+        : null;
+    if (target === null) continue;
+    const current = await g.augGet(`${alias}/modulename`);
+    if (current === target) continue;
+    await g.augSet(`${alias}/modulename`, target);
+    context.recordChange(
+      alias.replace(/^\/files/, "").replace(/\/alias.*$/, ""),
+      `alias ${name}: ${current} → ${target}`,
+    );
+    changed = true;
+  }
+  if (changed) await g.augSave();
+}
+
+/**
+ * Keep the serial console usable on KVM: Xen's consoles (xvc0, hvc0) become ttyS0 in the kernel
+ * command lines, inittab and securetty.
+ */
+export async function configureSerialConsole(
+  context: ConversionContext,
+  augeasCommandLines: readonly string[],
+): Promise<void> {
+  const { g } = context;
+  let changed = false;
+  for (const path of augeasCommandLines) {
+    for (const match of await g.augMatch(path)) {
+      const value = await g.augGet(match);
+      const updated = value.replace(/console=(?:xvc0|hvc0)\b/g, "console=ttyS0");
+      if (updated !== value) {
+        await g.augSet(match, updated);
+        context.recordChange(match.replace(/^\/files/, ""), "console on ttyS0");
+        changed = true;
+      }
+    }
+  }
+  for (const match of await g.augMatch(
+    "/files/etc/inittab/*/process[. =~ regexp('.*(xvc0|hvc0).*')]",
+  )) {
+    const value = await g.augGet(match);
+    await g.augSet(match, value.replace(/xvc0|hvc0/g, "ttyS0"));
+    context.recordChange("/etc/inittab", "getty on ttyS0");
+    changed = true;
+  }
+  if (changed) await g.augSave();
+}
+
+/** SELinux guests need their labels fixed for the files we wrote: relabel at next boot. */
+export async function scheduleSelinuxRelabel(context: ConversionContext): Promise<void> {
+  const { g } = context;
+  if (!(await g.isFile("/etc/selinux/config"))) return;
+  const config = (await g.readFile("/etc/selinux/config")).toString("utf8");
+  if (/^\s*SELINUX\s*=\s*disabled\s*$/m.test(config)) return;
+  await g.touch("/.autorelabel");
+  context.recordChange("/.autorelabel", "SELinux relabel at next boot");
+}

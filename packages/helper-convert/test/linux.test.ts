@@ -1,0 +1,111 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Application2 } from "@split-v2v/libguestfs";
+import type { MetadataIn } from "@split-v2v/metadata-schema";
+import {
+  buildDeviceMap,
+  initramfsModules,
+  packagesToRemove,
+  remapDevice,
+  remapKernelArguments,
+} from "../src/index.js";
+
+const source = (
+  controllers: Array<MetadataIn["source"]["disks"][number]["controller"]>,
+): MetadataIn["source"] => ({
+  name: "g",
+  hypervisor: "vmware",
+  genid: null,
+  memoryBytes: 1 << 30,
+  vcpus: 1,
+  cpuVendor: null,
+  cpuModel: null,
+  cpuTopology: null,
+  features: [],
+  firmware: "bios",
+  uefiSecureBoot: false,
+  display: null,
+  sound: null,
+  disks: controllers.map((controller, id) => ({
+    id,
+    socket: `in${id}`,
+    virtualSize: 1,
+    controller,
+  })),
+  removables: [],
+  nics: [],
+});
+
+test("the device map follows the source controllers, in disk order", () => {
+  const map = buildDeviceMap(source(["scsi", "ide", "nvme", "virtio-blk"]), "vd", "sd");
+  assert.equal(map.get("sda"), "vda");
+  assert.equal(map.get("sdb"), "vdb", "IDE disks are sdX under libata");
+  assert.equal(map.get("nvme2n1"), "vdc");
+  assert.equal(map.get("vdd"), "vdd");
+  assert.equal(map.get("xvda"), "vda", "Xen's names map too");
+  const ide = buildDeviceMap(source([null]), "hd", "hd");
+  assert.equal(ide.get("hda"), "hda");
+});
+
+test("device names are rewritten; UUID=, LABEL= and LVM names are left alone; unknown disks warned", () => {
+  const map = buildDeviceMap(source(["scsi", "scsi"]), "vd", "sd");
+  const unknown: string[] = [];
+  const warn = (device: string) => unknown.push(device);
+  assert.equal(remapDevice("/dev/sda1", map, warn), "/dev/vda1");
+  assert.equal(remapDevice("/dev/sdb", map, warn), "/dev/vdb");
+  assert.equal(remapDevice("UUID=0b4d-11", map, warn), "UUID=0b4d-11");
+  assert.equal(remapDevice("/dev/mapper/vg-root", map, warn), "/dev/mapper/vg-root");
+  assert.equal(remapDevice("/dev/sr0", map, warn), "/dev/sr0");
+  assert.equal(remapDevice("/dev/sdz3", map, warn), "/dev/sdz3");
+  assert.deepEqual(unknown, ["sdz"]);
+  assert.equal(
+    remapKernelArguments('"quiet root=/dev/sda1 resume=/dev/sdb2 console=ttyS0"', map, warn),
+    '"quiet root=/dev/vda1 resume=/dev/vdb2 console=ttyS0"',
+  );
+  assert.equal(
+    remapKernelArguments("linux /vmlinuz-6.1.0-13-amd64 root=/dev/sda1 ro quiet\n", map, warn),
+    "linux /vmlinuz-6.1.0-13-amd64 root=/dev/vda1 ro quiet\n",
+  );
+});
+
+test("VMware, VirtualBox, Xen and Parallels tools are removed; open-vm-tools stays with ubuntu-server", () => {
+  const app = (name: string) => ({ app2_name: name }) as Application2;
+  const apps = [
+    "bash",
+    "open-vm-tools",
+    "open-vm-tools-desktop",
+    "vmware-tools-core",
+    "vmware-tools-libraries-nox",
+    "virtualbox-guest-utils",
+    "xe-guest-utilities",
+    "qemu-guest-agent",
+  ].map(app);
+  assert.deepEqual(packagesToRemove(apps, "debian"), [
+    "open-vm-tools",
+    "open-vm-tools-desktop",
+    "virtualbox-guest-utils",
+    "vmware-tools-core",
+    "xe-guest-utilities",
+  ]);
+  assert.deepEqual(packagesToRemove([...apps, app("ubuntu-server")], "debian"), [
+    "open-vm-tools-desktop",
+    "virtualbox-guest-utils",
+    "vmware-tools-core",
+    "xe-guest-utilities",
+  ]);
+});
+
+test("initramfs modules: virt-v2v's list in its order, limited to the kernel's modules", () => {
+  const kernel = (modules: string[]) => ({
+    version: "6.1",
+    vmlinuz: "",
+    initrd: "",
+    modules: new Set(modules),
+    config: new Map<string, string>(),
+  });
+  assert.deepEqual(
+    initramfsModules(kernel(["virtio_pci", "virtio_blk", "virtio_net", "bochs", "ext4"])),
+    ["virtio_blk", "virtio_net", "virtio_pci", "bochs"],
+  );
+  assert.deepEqual(initramfsModules(kernel(["ext4"])), ["sym53c8xx"]);
+});
