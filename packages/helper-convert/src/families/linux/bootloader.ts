@@ -85,3 +85,40 @@ export async function detectBootloader(
     "no bootloader was detected in the guest (neither grub2's grub.cfg nor grub1's menu.lst/grub.conf); virt-v2v can only convert guests that boot with GRUB",
   );
 }
+
+/**
+ * Makes `vmlinuz` (the chosen kernel) the bootloader's default: with grubby where the guest has it
+ * (RHEL family, BLS or not), through augeas for grub1's menu.lst/grub.conf. grub2 without grubby
+ * (Debian, Ubuntu) boots its first entry, the newest kernel: only a different choice needs action.
+ */
+export async function setDefaultKernel(
+  context: ConversionContext,
+  bootloader: Bootloader,
+  vmlinuz: string,
+  isNewest: boolean,
+): Promise<void> {
+  const { g } = context;
+  const grubby = await firstFile(context, ["/usr/sbin/grubby", "/sbin/grubby"]);
+  if (grubby !== null) {
+    await runInGuest(context, [grubby, "--set-default", vmlinuz]);
+    context.recordChange(bootloader.config, `default kernel ${vmlinuz} (grubby)`);
+    return;
+  }
+  if (bootloader.kind === "grub1") {
+    const titles = await g.augMatch(`/files${bootloader.config}/title`);
+    for (const [index, title] of titles.entries()) {
+      const kernel = await g.augGet(`${title}/kernel`).catch(() => "");
+      if (kernel === vmlinuz || kernel.endsWith(vmlinuz.replace(/^\/boot/, ""))) {
+        await g.augSet(`/files${bootloader.config}/default`, String(index));
+        await g.augSave();
+        context.recordChange(bootloader.config, `default entry ${index} (${vmlinuz})`);
+        return;
+      }
+    }
+  }
+  if (!isNewest) {
+    context.warning(
+      `could not make ${vmlinuz} the default kernel in ${bootloader.config}: choose it in the boot menu, or set GRUB_DEFAULT, after conversion`,
+    );
+  }
+}

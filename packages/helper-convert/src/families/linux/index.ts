@@ -7,7 +7,7 @@
 import { UserError } from "@split-v2v/common";
 import type { GuestCaps } from "@split-v2v/metadata-schema";
 import type { ConversionContext, GuestConverter } from "../family.js";
-import { detectBootloader, type Bootloader } from "./bootloader.js";
+import { detectBootloader, setDefaultKernel, type Bootloader } from "./bootloader.js";
 import {
   buildDeviceMap,
   ideBlockPrefix,
@@ -27,6 +27,7 @@ import {
   runVmwareUninstaller,
 } from "./packages.js";
 import {
+  configureDisplayDriver,
   configureModuleAliases,
   configureSerialConsole,
   removeDeviceCaches,
@@ -160,11 +161,14 @@ export const linuxConverter: GuestConverter = {
       );
     }
     context.log(`best kernel: ${kernel.version}`);
+    const newest = chooseBestKernel(kernels.map((k) => ({ ...k, modules: new Set<string>() })));
+    await setDefaultKernel(context, bootloader, kernel.vmlinuz, newest?.version === kernel.version);
 
     await configureSerialConsole(context, bootloader.augeasDevicePaths);
     const caps = guestcapsForKernel(kernel, inspection);
     context.info(describeCaps(caps));
 
+    await configureDisplayDriver(context);
     const idePrefix = ideBlockPrefix(family, inspection.majorVersion);
     const map = buildDeviceMap(
       source,

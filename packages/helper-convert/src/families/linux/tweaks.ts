@@ -92,3 +92,33 @@ export async function scheduleSelinuxRelabel(context: ConversionContext): Promis
   await g.touch("/.autorelabel");
   context.recordChange("/.autorelabel", "SELinux relabel at next boot");
 }
+
+/**
+ * X11: VMware's or VirtualBox's display driver named in xorg.conf becomes "modesetting", which
+ * drives the emulated VGA/QXL devices; the old card's VendorName/BoardName go.
+ */
+export async function configureDisplayDriver(context: ConversionContext): Promise<void> {
+  const { g } = context;
+  let xorgConf = "/etc/X11/xorg.conf";
+  if (!(await g.isFile(xorgConf)) && (await g.isFile("/etc/X11/XF86Config"))) {
+    await g.augSet("/augeas/load/Xorg/incl[last()+1]", "/etc/X11/XF86Config");
+    await g.augLoad();
+    xorgConf = "/etc/X11/XF86Config";
+  }
+  const drivers = await g.augMatch(`/files${xorgConf}/Device/Driver`);
+  for (const driver of drivers) await g.augSet(driver, "modesetting");
+  for (const node of [
+    ...(await g.augMatch(`/files${xorgConf}/Device/VendorName`)),
+    ...(await g.augMatch(`/files${xorgConf}/Device/BoardName`)),
+  ]) {
+    await g.augRm(node);
+  }
+  if (drivers.length === 0) return;
+  await g.augSave();
+  context.recordChange(xorgConf, "display driver set to modesetting");
+  if (!(await g.isFile("/usr/bin/X")) && !(await g.isFile("/usr/bin/X11/X"))) {
+    context.warning(
+      "The display driver was updated to ‘modesetting’, but X11 does not seem to be installed in the guest.  X may not function correctly.",
+    );
+  }
+}
