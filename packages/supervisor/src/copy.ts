@@ -126,6 +126,7 @@ export async function copyDisks(plan: CopyPlan): Promise<{ bytesAllocated: bigin
     await Promise.all(
       Array.from({ length: Math.max(1, Math.min(plan.parallel, plan.diskIds.length)) }, worker),
     );
+    plan.reporter.keepProgress();
   } finally {
     plan.reporter.clearProgress();
     await closeLogger(logger);

@@ -120,6 +120,11 @@ export class Reporter {
     this.progressLines = bars.length;
   }
 
+  /** Leaves the bars on screen as they are (the copy's final state), as virt-v2v's bar stays. */
+  keepProgress(): void {
+    this.progressLines = 0;
+  }
+
   clearProgress(): void {
     if (this.progressLines === 0 || !process.stdout.isTTY) return;
     process.stdout.write(`\x1b[${this.progressLines}A\x1b[J`);

@@ -70,20 +70,13 @@ async function installFirstbootService(context: ConversionContext): Promise<void
   await g.mkdirP(`${FIRSTBOOT_DIR}/scripts`);
   await g.write(`${FIRSTBOOT_DIR}/firstboot.sh`, FIRSTBOOT_SH);
   await g.chmod(0o755, `${FIRSTBOOT_DIR}/firstboot.sh`);
-  const unitDir = (await g.isDir("/usr/lib/systemd/system"))
-    ? "/usr/lib/systemd/system"
-    : "/lib/systemd/system";
   if (await g.isDir("/etc/systemd/system")) {
-    await g.write(`${unitDir}/guestfs-firstboot.service`, FIRSTBOOT_SERVICE);
+    // The administrator's unit directory: present wherever systemd is, unlike /lib/systemd/system.
+    const unit = "/etc/systemd/system/guestfs-firstboot.service";
+    await g.write(unit, FIRSTBOOT_SERVICE);
     await g.mkdirP("/etc/systemd/system/multi-user.target.wants");
-    await g.lnSf(
-      `${unitDir}/guestfs-firstboot.service`,
-      "/etc/systemd/system/multi-user.target.wants/guestfs-firstboot.service",
-    );
-    context.recordChange(
-      `${unitDir}/guestfs-firstboot.service`,
-      "installed and enabled the firstboot service",
-    );
+    await g.lnSf(unit, "/etc/systemd/system/multi-user.target.wants/guestfs-firstboot.service");
+    context.recordChange(unit, "installed and enabled the firstboot service");
   } else if (await g.isDir("/etc/init.d")) {
     // SysV init: run from rc3/rc5 once.
     await g.lnSf(`${FIRSTBOOT_DIR}/firstboot.sh`, "/etc/init.d/virt-sysprep-firstboot");
