@@ -48,3 +48,14 @@ export function serverTmpDir(workdir: string): string {
 export function nbdUnixUri(socket: string): string {
   return `nbd+unix:///?socket=${socket}`;
 }
+
+/** a, b, …, z, aa, ab, …: the letters of a disk's name (sda, vdb), as Linux assigns them. */
+export function driveName(index: number): string {
+  let name = "";
+  let n = index;
+  do {
+    name = String.fromCharCode(97 + (n % 26)) + name;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return name;
+}

@@ -1,7 +1,7 @@
 export * from "./output-local.js";
+export { driveName } from "@split-v2v/common";
 export {
   createLibvirtXml,
-  driveName,
   osinfoUrl,
   targetFeaturesFor,
   GENERATED_BY,

@@ -2,6 +2,7 @@
  * libvirt domain XML for a converted guest, element for element as virt-v2v 2.2 writes it
  * (output/create_libvirt_xml.ml): -o local writes it to NAME.xml, -o libvirt defines it.
  */
+import { driveName } from "@split-v2v/common";
 import type { Inspection, MetadataIn, MetadataOut, BusSlot } from "@split-v2v/metadata-schema";
 import { comment, element, serialiseDocument, text, type XmlElement, type XmlNode } from "./xml.js";
 import type { UefiFirmware } from "./uefi.js";
@@ -72,17 +73,6 @@ export function osinfoUrl(inspection: Inspection, warn: (line: string) => void):
     `unknown guest operating system: ${type} ${distro} ${major}.${minor} ${inspection.arch} (${product})`,
   );
   return null;
-}
-
-/** a, b, …, z, aa, ab, …: the letters of a disk name (sda, vdb), as the kernel assigns them. */
-export function driveName(index: number): string {
-  let name = "";
-  let n = index;
-  do {
-    name = String.fromCharCode(97 + (n % 26)) + name;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
-  return name;
 }
 
 /** The features the target hypervisor offers for `arch` (virt-v2v's fixed list for -o local). */

@@ -11,6 +11,7 @@ import path from "node:path";
 import { execa } from "execa";
 import {
   UserError,
+  driveName,
   markerPath,
   metadataInPath,
   metadataOutPath,
@@ -21,7 +22,7 @@ import {
   type ServerSpec,
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
-import { createLibvirtXml, driveName, targetFeaturesFor } from "./libvirt-xml.js";
+import { createLibvirtXml, targetFeaturesFor } from "./libvirt-xml.js";
 import { findUefiFirmware } from "./uefi.js";
 
 export interface OutputLocalOptions {

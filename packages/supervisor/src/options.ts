@@ -39,12 +39,8 @@ const SET_ONCE = [
   "parallel",
 ] as const;
 
-const STRING_OPTIONS = [
-  ...SET_ONCE,
-  "password-file",
-  "machine-readable",
-  "no-trim",
-  "vmtype",
+/** --vddk-X is virt-v2v's alias of -io vddk-X (for -it vddk). */
+const VDDK_OPTIONS = [
   "vddk-config",
   "vddk-cookie",
   "vddk-libdir",
@@ -53,6 +49,15 @@ const STRING_OPTIONS = [
   "vddk-snapshot",
   "vddk-thumbprint",
   "vddk-transports",
+] as const;
+
+const STRING_OPTIONS = [
+  ...SET_ONCE,
+  "password-file",
+  "machine-readable",
+  "no-trim",
+  "vmtype",
+  ...VDDK_OPTIONS,
   "vdsm-compat",
   "vdsm-vm-uuid",
   "vdsm-ovf-output",
@@ -173,16 +178,7 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
       "--key / --keys-from-stdin: LUKS-encrypted guests are not supported yet by split-v2v",
     );
   }
-  for (const vddk of [
-    "vddk-config",
-    "vddk-cookie",
-    "vddk-libdir",
-    "vddk-nfchostport",
-    "vddk-port",
-    "vddk-snapshot",
-    "vddk-thumbprint",
-    "vddk-transports",
-  ]) {
+  for (const vddk of VDDK_OPTIONS) {
     if (single(vddk) !== undefined)
       throw new UserError(`--${vddk}: -it vddk is not implemented yet in split-v2v`);
   }

@@ -3,19 +3,9 @@
  * are vda. Config files that name devices (fstab, the kernel command line, resume=) are rewritten
  * through a map built from the source's disks in order (virt-v2v's remap_block_devices).
  */
+import { driveName } from "@split-v2v/common";
 import type { SourceGuest } from "@split-v2v/metadata-schema";
 import type { LinuxFamily } from "./family.js";
-
-/** a, b, …, z, aa, … */
-export function driveLetters(index: number): string {
-  let name = "";
-  let n = index;
-  do {
-    name = String.fromCharCode(97 + (n % 26)) + name;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
-  return name;
-}
 
 export type DeviceMap = Map<string, string>;
 
@@ -33,7 +23,7 @@ export function buildDeviceMap(
 ): DeviceMap {
   const map: DeviceMap = new Map();
   source.disks.forEach((disk, index) => {
-    const letters = driveLetters(index);
+    const letters = driveName(index);
     const before =
       disk.controller === null || disk.controller === "ide"
         ? idePrefix + letters
@@ -46,7 +36,7 @@ export function buildDeviceMap(
   });
   // Xen presents disks as xvdX too, and P2V'd Xen guests may still name them so.
   source.disks.forEach((_disk, index) =>
-    map.set(`xvd${driveLetters(index)}`, targetPrefix + driveLetters(index)),
+    map.set(`xvd${driveName(index)}`, targetPrefix + driveName(index)),
   );
   return map;
 }
