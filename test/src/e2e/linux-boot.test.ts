@@ -52,7 +52,7 @@ test("a VMware-style Debian 12 guest converts and boots on virtio-blk", async (t
       const script = [
         "inspect-list-applications2 /dev/sda1 | grep 'app2_name: open-vm-tools' || echo no-open-vm-tools",
         "cat /etc/fstab",
-        "grep -h 'root=' /boot/grub/grub.cfg",
+        "grep root= /boot/grub/grub.cfg",
         "ls /usr/lib/virt-sysprep/scripts",
         "is-file /usr/bin/vmtoolsd",
       ].join("\n");
