@@ -12,9 +12,9 @@ PACKAGES=(
   libguestfs0 libguestfs-tools libguestfs-xfs linux-image-amd64
   libhivex0 libhivex-bin libwin-hivex-perl ntfs-3g ovmf util-linux
   libvirt-clients libxml2-utils
-  # Test guests: a real Debian built with debootstrap, an rpm database built with rpm, and
-  # lsinitramfs to look into initramfs images.
-  debootstrap initramfs-tools-core rpm
+  # Tests: test guests (a real Debian built with debootstrap, an rpm database built with rpm),
+  # lsinitramfs to look into initramfs images, guestfs.h to check the binding's call table.
+  debootstrap initramfs-tools-core rpm libguestfs-dev
 )
 
 missing=()
