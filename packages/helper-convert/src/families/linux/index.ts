@@ -94,6 +94,7 @@ async function remapBlockDevices(
     }
     await g.augLoad();
   }
+  await learnApplianceDiskName(context, map);
   for (const file of bootloader.kernelArgumentFiles) {
     await rewriteText(
       context,
@@ -102,6 +103,38 @@ async function remapBlockDevices(
       "root=/resume= devices renamed",
     );
   }
+}
+
+/**
+ * Tools run inside the conversion appliance (grub-mkconfig) see the kernel's own disk names,
+ * which may differ from libguestfs's canonical ones: the appliance's disk can be enumerated
+ * first, so the guest's sda is the kernel's sdb. Learn the name the kernel gave the root's disk
+ * from the mounts the guest's tools see, and rename it like the canonical one.
+ */
+async function learnApplianceDiskName(context: ConversionContext, map: DeviceMap): Promise<void> {
+  const canonical = /^\/dev\/(sd[a-z]+)\d*$/.exec(context.inspection.root)?.[1];
+  if (canonical === undefined) return; // LVM, md…: names that do not depend on enumeration
+  let mounted = "";
+  try {
+    mounted = await context.g.sh(
+      'while read -r device mountpoint rest; do [ "$mountpoint" = / ] && echo "$device"; done < /proc/self/mounts',
+    );
+  } catch {
+    return;
+  }
+  const kernelDisk = /^\/dev\/(sd[a-z]+)\d*$/m.exec(mounted.trim().split("\n").pop() ?? "")?.[1];
+  const target = map.get(canonical);
+  if (kernelDisk === undefined || kernelDisk === canonical || target === undefined) return;
+  if (map.has(kernelDisk)) {
+    context.warning(
+      `the conversion appliance named the root's disk ${kernelDisk} (libguestfs: ${canonical}); check root= in the bootloader's configuration after conversion`,
+    );
+    return;
+  }
+  context.log(
+    `the appliance's kernel names the root's disk ${kernelDisk} (libguestfs: ${canonical})`,
+  );
+  map.set(kernelDisk, target);
 }
 
 function describeCaps(caps: GuestCaps): string {
