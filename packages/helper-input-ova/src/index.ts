@@ -1,0 +1,2 @@
+/** helper-v2v-input-ova: under construction. */
+export {};

@@ -1,0 +1,2 @@
+/** helper-v2v-input-vmx: under construction. */
+export {};
