@@ -15,13 +15,14 @@ import {
   PHONY_TOOL_LOG,
   RPM_GUEST_BLS_ENTRY,
   RPM_GUEST_KERNEL,
+  RPM_GUEST_VMWARE_UNINSTALLER,
   phonyInitramfsModules,
   rpmGuest,
   rpmGuestUnavailableReason,
 } from "../fixtures/rpm-guest.js";
 import { leftovers, makeSandbox, sha256, virtV2v } from "../support/run.js";
 
-test("a RHEL 9 guest from VMware: rpm -e, dracut with virtio, devices renamed, grub regenerated", async (t) => {
+test("a RHEL 9 guest from VMware: rpm -e and the tarball uninstaller, dracut with virtio, devices renamed, grub regenerated, aliases, X driver, console, relabel", async (t) => {
   const unavailable = rpmGuestUnavailableReason();
   if (unavailable !== null) {
     t.skip(unavailable);
@@ -58,6 +59,9 @@ test("a RHEL 9 guest from VMware: rpm -e, dracut with virtio, devices renamed, g
     RPM_GUEST_BLS_ENTRY,
     "/boot/grub2/grub.cfg",
     initramfs,
+    "/etc/modprobe.conf",
+    "/etc/X11/xorg.conf",
+    "/etc/inittab",
   ];
   const script = [
     ...files.flatMap((file) => [`echo "${marker} ${file}"`, `cat ${file}`]),
@@ -65,6 +69,9 @@ test("a RHEL 9 guest from VMware: rpm -e, dracut with virtio, devices renamed, g
     `is-file ${initramfs}.pre-v2v`,
     "is-file /usr/bin/vmtoolsd",
     "ls /usr/lib/virt-sysprep/scripts",
+    `echo "${marker} more checks"`,
+    "is-file /.autorelabel",
+    `is-file ${RPM_GUEST_VMWARE_UNINSTALLER}`,
   ].join("\n");
   const output = String(
     (
@@ -110,4 +117,24 @@ test("a RHEL 9 guest from VMware: rpm -e, dracut with virtio, devices renamed, g
   const checks = sections.get("checks") ?? "";
   assert.match(checks, /^true\nfalse\n/, "the old initramfs is kept as .pre-v2v; vmtoolsd is gone");
   assert.match(checks, /install-qemu-guest-agent/);
+
+  // VMware's tarball uninstaller ran once, as itself (it removes itself, as the real one does).
+  assert.deepEqual(
+    phonyToolCalls(log, "vmware-uninstall-tools.pl"),
+    [[]],
+    "the tarball uninstaller ran once",
+  );
+  assert.deepEqual(
+    (sections.get("more checks") ?? "").trim().split("\n"),
+    ["true", "false"],
+    "SELinux relabel scheduled (/.autorelabel); the uninstaller removed itself",
+  );
+  assert.deepEqual((sections.get("/etc/modprobe.conf") ?? "").trim().split("\n"), [
+    "alias eth0 virtio_net",
+    "alias scsi_hostadapter virtio_blk",
+  ]);
+  assert.match(sections.get("/etc/X11/xorg.conf") ?? "", /Driver\s+"modesetting"/);
+  assert.doesNotMatch(sections.get("/etc/X11/xorg.conf") ?? "", /"vmware"/);
+  assert.match(sections.get("/etc/inittab") ?? "", /agetty ttyS0 9600/);
+  assert.doesNotMatch(sections.get("/etc/inittab") ?? "", /xvc0/);
 });

@@ -33,6 +33,7 @@ import {
   removeDeviceCaches,
   scheduleSelinuxRelabel,
 } from "./tweaks.js";
+import { fixUefiFallbackPath } from "./uefi.js";
 
 export {
   chooseBestKernel,
@@ -116,10 +117,15 @@ async function learnApplianceDiskName(context: ConversionContext, map: DeviceMap
   if (canonical === undefined) return; // LVM, md…: names that do not depend on enumeration
   let mounted = "";
   try {
+    // `if`, not `&&`: the loop's status is its last command's, and a failed test there would
+    // make the whole script fail.
     mounted = await context.g.sh(
-      'while read -r device mountpoint rest; do [ "$mountpoint" = / ] && echo "$device"; done < /proc/self/mounts',
+      'while read -r device mountpoint rest; do if [ "$mountpoint" = / ]; then echo "$device"; fi; done < /proc/self/mounts',
     );
-  } catch {
+  } catch (err) {
+    context.log(
+      `could not read the appliance's mounts (${err instanceof Error ? err.message : String(err)}); assuming its disk names are libguestfs's`,
+    );
     return;
   }
   const kernelDisk = /^\/dev\/(sd[a-z]+)\d*$/m.exec(mounted.trim().split("\n").pop() ?? "")?.[1];
@@ -209,6 +215,7 @@ export const linuxConverter: GuestConverter = {
       idePrefix,
     );
     await remapBlockDevices(context, map, bootloader);
+    await fixUefiFallbackPath(context);
     await configureModuleAliases(
       context,
       caps.blockBus === "virtio-blk" ? "virtio_blk" : "ata_piix",
