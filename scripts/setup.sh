@@ -13,8 +13,10 @@ PACKAGES=(
   libhivex0 libhivex-bin libwin-hivex-perl ntfs-3g ovmf util-linux
   libvirt-clients libxml2-utils
   # Tests: test guests (a real Debian built with debootstrap, an rpm database built with rpm),
-  # lsinitramfs to look into initramfs images, guestfs.h to check the binding's call table.
+  # lsinitramfs to look into initramfs images, guestfs.h to check the binding's call table,
+  # an sshd on 127.0.0.1 for -i vmx -it ssh.
   debootstrap initramfs-tools-core rpm libguestfs-dev
+  openssh-server openssh-client openssl
 )
 
 missing=()

@@ -34,7 +34,7 @@ export interface InputMode {
   description(request: InputRequest): string;
 }
 
-const NOT_YET = new Set(["libvirt", "libvirtxml", "ova", "vmx"]);
+const NOT_YET = new Set(["libvirt", "libvirtxml"]);
 
 export function selectInputMode(mode: string): InputMode {
   if (mode === "disk" || mode === "local") {
@@ -54,9 +54,44 @@ export function selectInputMode(mode: string): InputMode {
       description: (request) => ["-i disk", ...request.args].join(" "),
     };
   }
+  if (mode === "vmx") {
+    return {
+      helperPackage: "@split-v2v/helper-input-vmx",
+      helperArgs(request) {
+        // virt-v2v's -i vmx has no input options; -if and -ic are not used by it.
+        if (request.inputOptions.length > 0)
+          throw new UserError("no -io (input options) are allowed here");
+        if (request.inputTransport === "vddk")
+          throw new UserError("-i vmx: cannot use -it vddk in this input mode");
+        if (request.inputTransport !== undefined && request.inputTransport !== "ssh")
+          throw new UserError(`unknown input transport ‘-it ${request.inputTransport}’`);
+        return [
+          ...(request.inputTransport ? ["-it", request.inputTransport] : []),
+          ...(request.inputPassword ? ["-ip", request.inputPassword] : []),
+          "--",
+          ...request.args,
+        ];
+      },
+      description: (request) => ["-i vmx", ...request.args].join(" "),
+    };
+  }
+  if (mode === "ova") {
+    return {
+      helperPackage: "@split-v2v/helper-input-ova",
+      helperArgs(request) {
+        // virt-v2v's -i ova takes no input options; -if and -ic are not used by it.
+        if (request.inputOptions.length > 0)
+          throw new UserError("no -io (input options) are allowed here");
+        if (request.inputTransport !== undefined)
+          throw new UserError("-it option cannot be used with -i ova");
+        return ["--", ...request.args];
+      },
+      description: (request) => ["-i ova", ...request.args].join(" "),
+    };
+  }
   if (NOT_YET.has(mode)) {
     throw new UserError(
-      `-i ${mode}: this input mode is not implemented yet in split-v2v; available input modes: disk`,
+      `-i ${mode}: this input mode is not implemented yet in split-v2v; available input modes: disk, ova, vmx`,
     );
   }
   throw new UserError(`unknown -i option: ${mode}`);
@@ -114,6 +149,11 @@ const OUTPUTS_NOT_YET = new Set([
   "vdsm",
 ]);
 
+/** Whether virt-v2v 2.2 knows this -o mode (implemented here or not). */
+export function isKnownOutputMode(mode: string): boolean {
+  return mode === "local" || mode === "disk" || mode === "null" || OUTPUTS_NOT_YET.has(mode);
+}
+
 export function selectOutputMode(mode: string): OutputMode {
   if (mode === "local" || mode === "disk") {
     return {
@@ -149,6 +189,8 @@ export const CAPABILITIES = [
   "io/oo",
   "mac-option",
   "input:disk",
+  "input:ova",
+  "input:vmx",
   "output:local",
   "output:null",
   "convert:linux",

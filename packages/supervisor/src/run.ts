@@ -6,12 +6,20 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { WORKDIR_MODE, logsDir, markerPath, metadataInPath, onCleanup } from "@split-v2v/common";
+import {
+  UserError,
+  WORKDIR_MODE,
+  logsDir,
+  markerPath,
+  metadataInPath,
+  onCleanup,
+} from "@split-v2v/common";
 import { readMetadata } from "@split-v2v/metadata-schema";
 import { copyDisks } from "./copy.js";
 import { startHelper, type HelperRun } from "./helpers.js";
 import {
   helperScript,
+  isKnownOutputMode,
   selectInputMode,
   selectOutputMode,
   type InputRequest,
@@ -69,11 +77,16 @@ export async function runConversion(
   reporter: Reporter,
   state: RunState,
 ): Promise<void> {
-  // Modes and their options are checked before anything is set up (virt-v2v's order).
+  // Modes and their options are checked before anything is set up (virt-v2v's order), except
+  // that --print-source never reaches the output: like virt-v2v, it only needs -o to be a mode
+  // that exists (the default -o libvirt included).
   const inputMode = selectInputMode(options.input.mode);
-  const outputMode = selectOutputMode(options.output.mode);
+  if (options.printSource && !isKnownOutputMode(options.output.mode)) {
+    throw new UserError(`unknown -o option: ${options.output.mode}`);
+  }
+  const outputMode = options.printSource ? null : selectOutputMode(options.output.mode);
   const inputArgs = inputMode.helperArgs(options.input);
-  const outputArgs = outputMode.helperArgs(options.output);
+  const outputArgs = outputMode === null ? [] : outputMode.helperArgs(options.output);
 
   const workdir = await createWorkdir(state);
   const log = (stage: string) => path.join(logsDir(workdir), `${stage}.log`);
@@ -108,6 +121,7 @@ export async function runConversion(
     return;
   }
 
+  if (outputMode === null) throw new Error("no output mode outside --print-source");
   const outputScript = helperScript(outputMode.helperPackage);
   await start("2-output-precheck", outputScript, ["precheck", workdir, ...outputArgs]).finished;
 

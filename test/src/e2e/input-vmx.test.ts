@@ -1,0 +1,627 @@
+/**
+ * `virt-v2v -i vmx`: VMware guests described by their .vmx file, read locally or over SSH.
+ *
+ * --print-source is checked against the text upstream virt-v2v expects for real VMware files
+ * (../shared/testdata/virt-v2v-upstream/vmx). The SSH transport is checked against an sshd started
+ * here on 127.0.0.1: nbdkit's ssh plugin (libssh) insists on a known host key and reads it only
+ * from ~/.ssh/known_hosts or /etc/ssh/ssh_known_hosts, so virt-v2v and sshd run in a private
+ * mount namespace where /etc/ssh (and, for password logins, /etc/shadow) are this test's own
+ * copies; the host's files are never touched.
+ */
+import { after, test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rmdir,
+  writeFile,
+} from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { linuxGuest, sharedTestdataDir, sharedTestdataMissingReason } from "../fixtures/guests.js";
+import {
+  VIRT_V2V,
+  errorLines,
+  leftovers,
+  makeSandbox,
+  runEnvironment,
+  sha256,
+  virtV2v,
+  type Sandbox,
+  type V2vResult,
+} from "../support/run.js";
+
+/** virt-v2v's own normalisation (tests/test-i-vmx.sh): drop the lines and paths that vary. */
+function normalisePrintSource(stdout: string, directory: string): string {
+  return stdout
+    .split("\n")
+    .map((line) => (/Setting up the source|Opening the source/.test(line) ? "" : line))
+    .join("\n")
+    .split(directory)
+    .join("");
+}
+
+test("--print-source prints virt-v2v's text for real VMware .vmx files", async (t) => {
+  const upstream = sharedTestdataDir();
+  if (upstream === null) {
+    t.skip(sharedTestdataMissingReason() ?? "upstream test data not found");
+    return;
+  }
+  const sandbox = await makeSandbox("vmx-print");
+  t.after(() => sandbox.dispose());
+  const vmxFiles = (await readdir(path.join(upstream, "vmx")))
+    .filter((name) => name.endsWith(".vmx"))
+    .sort();
+  assert.ok(vmxFiles.length > 0, "the upstream data has .vmx files");
+  for (const name of vmxFiles) {
+    await t.test(name, async () => {
+      // As upstream's test: the .vmx beside a tiny real vmdk for every disk it names.
+      const directory = await mkdtemp(path.join(sandbox.out, "guest-"));
+      const vmx = path.join(directory, name);
+      await copyFile(path.join(upstream, "vmx", name), vmx);
+      const text = await readFile(vmx, "utf8");
+      for (const [, fileName] of text.matchAll(/\.fileName = "([^"/]+\.vmdk)"/gi)) {
+        await execa("qemu-img", [
+          "create",
+          "-q",
+          "-f",
+          "vmdk",
+          path.join(directory, fileName!),
+          "512",
+        ]);
+      }
+      const expected = await readFile(
+        path.join(upstream, "vmx", name.replace(/\.vmx$/, ".expected")),
+        "utf8",
+      );
+      // No -o, as upstream's test: --print-source never reaches the (default) output.
+      const result = await virtV2v(["-i", "vmx", vmx, "--print-source"], sandbox);
+      assert.equal(result.exitCode, 0, result.stderr);
+      assert.equal(normalisePrintSource(result.stdout, directory), expected);
+    });
+  }
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
+
+test("-i vmx errors: a missing disk, a disk given as the .vmx, refused options", async (t) => {
+  const sandbox = await makeSandbox("vmx-errors");
+  t.after(() => sandbox.dispose());
+  const vmx = path.join(sandbox.out, "guest.vmx");
+  await writeFile(
+    vmx,
+    'displayName = "guest"\nscsi0:0.present = "TRUE"\nscsi0:0.fileName = "guest.vmdk"\n',
+  );
+  const disk = path.join(sandbox.out, "other.vmdk");
+  await execa("qemu-img", ["create", "-q", "-f", "vmdk", disk, "1M"]);
+  const cases: Array<[string[], string]> = [
+    [
+      ["-i", "vmx", vmx],
+      `-i vmx: cannot open the disk image ${path.join(sandbox.out, "guest.vmdk")} (scsi0:0.fileName in the VMX file): No such file or directory`,
+    ],
+    [
+      ["-i", "vmx", disk],
+      "input file is a VMDK (disk image), but we are expecting a VMX (VMware metadata)",
+    ],
+    [["-i", "vmx", vmx, "-io", "x=y"], "no -io (input options) are allowed here"],
+    [["-i", "vmx", "-it", "vddk", vmx], "-i vmx: cannot use -it vddk in this input mode"],
+    [
+      ["-i", "vmx", "-it", "ssh", "ssh://esx.example.com/"],
+      "vmx URI path component looks incorrect",
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const result = await virtV2v([...args, "-o", "null"], sandbox);
+    assert.equal(result.exitCode, 1, args.join(" "));
+    assert.deepEqual(errorLines(result.stderr), [`virt-v2v: error: ${message}`]);
+  }
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
+
+// ------------------------------------------------------------------------------------------------
+// SSH
+
+const SSH_PASSWORD = "split-v2v test password";
+
+interface SshHost {
+  port: number;
+  user: string;
+  /** A file holding the user's password inside the namespace, or null if logins by password cannot be set up. */
+  passwordFile: string | null;
+  /** Runs virt-v2v inside the namespace; with `agent`, the test's ssh-agent holds the user's key. */
+  virtV2v(args: string[], sandbox: Sandbox, options: { agent: boolean }): Promise<V2vResult>;
+  dispose(): Promise<void>;
+}
+
+const REQUIRED_PROGRAMS = [
+  "/usr/sbin/sshd",
+  "/usr/bin/ssh-keygen",
+  "/usr/bin/ssh-agent",
+  "/usr/bin/ssh-add",
+  "/usr/bin/unshare",
+  "/usr/bin/nsenter",
+  "/usr/bin/openssl",
+];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 15000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Stops a process the test started and waits for it. */
+async function stop(child: ResultPromise): Promise<void> {
+  child.kill("SIGTERM");
+  await child.catch(() => {});
+}
+
+/** Why an sshd cannot be run here, or null. */
+async function sshUnavailableReason(): Promise<string | null> {
+  if (process.getuid?.() !== 0)
+    return "needs root: sshd and a private mount namespace for its known_hosts file";
+  const missing = REQUIRED_PROGRAMS.filter((program) => !existsSync(program));
+  if (missing.length > 0)
+    return `missing ${missing.join(", ")} (apt-get install openssh-server openssh-client)`;
+  const probe = await execa("unshare", ["--mount", "--propagation", "private", "--", "true"], {
+    reject: false,
+  });
+  if (probe.exitCode !== 0)
+    return `cannot create a mount namespace: ${String(probe.stderr).trim()}`;
+  return null;
+}
+
+async function startSshHost(root: string): Promise<SshHost> {
+  const started: ResultPromise[] = [];
+  let createdRunSshd = false;
+  const dispose = async () => {
+    for (const child of started.reverse()) await stop(child);
+    if (createdRunSshd) await rmdir("/run/sshd").catch(() => {});
+  };
+  try {
+    const user = os.userInfo().username;
+    const keys = path.join(root, "keys");
+    const etcSsh = path.join(root, "etc-ssh");
+    await mkdir(keys, { mode: 0o700 });
+    await mkdir(etcSsh);
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keys, "host")]);
+    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keys, "user")]);
+    await copyFile(path.join(keys, "user.pub"), path.join(keys, "authorized_keys"));
+    const port = await freePort();
+    // The host key virt-v2v's user would have accepted on a first `ssh` to the host.
+    const hostKey = (await readFile(path.join(keys, "host.pub"), "utf8")).trim();
+    await writeFile(path.join(etcSsh, "ssh_known_hosts"), `[127.0.0.1]:${port} ${hostKey}\n`);
+
+    // The namespace lives as long as this process.
+    const holder = execa(
+      "unshare",
+      ["--mount", "--propagation", "private", "--", "sleep", "infinity"],
+      {
+        reject: false,
+      },
+    );
+    started.push(holder);
+    const pid = String(holder.pid);
+    const ownNamespace = await readlink("/proc/self/ns/mnt");
+    await waitFor("the mount namespace", async () => {
+      const namespace = await readlink(`/proc/${pid}/ns/mnt`).catch(() => ownNamespace);
+      return namespace !== ownNamespace;
+    });
+    const inNamespace = (command: string[]) =>
+      execa("nsenter", ["--target", pid, "--mount", `--wd=${process.cwd()}`, "--", ...command]);
+    await inNamespace(["mount", "--bind", etcSsh, "/etc/ssh"]);
+
+    // A password for the user, seen only by the namespace's sshd (through its own /etc/shadow).
+    let passwordFile: string | null = null;
+    const shadow = await readFile("/etc/shadow", "utf8").catch(() => null);
+    if (shadow !== null && shadow.split("\n").some((line) => line.startsWith(`${user}:`))) {
+      const hash = String(
+        (await execa("openssl", ["passwd", "-6", "-stdin"], { input: SSH_PASSWORD })).stdout,
+      ).trim();
+      const ownShadow = path.join(root, "shadow");
+      await writeFile(
+        ownShadow,
+        shadow
+          .split("\n")
+          .map((line) => {
+            const fields = line.split(":");
+            if (fields[0] === user) fields[1] = hash;
+            return fields.join(":");
+          })
+          .join("\n"),
+        { mode: 0o600 },
+      );
+      await inNamespace(["mount", "--bind", ownShadow, "/etc/shadow"]);
+      passwordFile = path.join(root, "password");
+      await writeFile(passwordFile, SSH_PASSWORD, { mode: 0o600 });
+    }
+
+    // sshd running as root checks its privilege separation directory (systemd creates it).
+    if (!existsSync("/run/sshd")) {
+      await mkdir("/run/sshd", { mode: 0o755 });
+      createdRunSshd = true;
+    }
+    const config = path.join(root, "sshd_config");
+    await writeFile(
+      config,
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${path.join(keys, "host")}`,
+        `AuthorizedKeysFile ${path.join(keys, "authorized_keys")}`,
+        "PermitRootLogin yes",
+        `PasswordAuthentication ${passwordFile === null ? "no" : "yes"}`,
+        "KbdInteractiveAuthentication no",
+        "UsePAM no",
+        "StrictModes no",
+        "PidFile none",
+        "Subsystem sftp internal-sftp",
+        "",
+      ].join("\n"),
+    );
+    const sshd = execa(
+      "nsenter",
+      ["--target", pid, "--mount", "--", "/usr/sbin/sshd", "-D", "-e", "-f", config],
+      { reject: false },
+    );
+    started.push(sshd);
+    await waitFor("sshd", () => accepts(port));
+
+    const agentSocket = path.join(keys, "agent.sock");
+    const agent = execa("ssh-agent", ["-D", "-a", agentSocket], { reject: false });
+    started.push(agent);
+    await waitFor("ssh-agent", async () => existsSync(agentSocket));
+    await execa("ssh-add", ["-q", path.join(keys, "user")], {
+      env: { SSH_AUTH_SOCK: agentSocket },
+    });
+
+    return {
+      port,
+      user,
+      passwordFile,
+      virtV2v: async (args, sandbox, options) => {
+        const result = await execa(
+          "nsenter",
+          [
+            "--target",
+            pid,
+            "--mount",
+            `--wd=${process.cwd()}`,
+            "--",
+            process.execPath,
+            VIRT_V2V,
+            ...args,
+          ],
+          {
+            env: {
+              ...runEnvironment(sandbox),
+              SSH_AUTH_SOCK: options.agent ? agentSocket : undefined,
+            },
+            reject: false,
+            stripFinalNewline: false,
+            stdin: "ignore",
+          },
+        );
+        return {
+          exitCode: result.exitCode,
+          signal: result.signal,
+          stdout: String(result.stdout),
+          stderr: String(result.stderr),
+        };
+      },
+      dispose,
+    };
+  } catch (err: unknown) {
+    await dispose();
+    throw err;
+  }
+}
+
+/** One sshd for every SSH test of this file, started on first use. */
+let sshHost: Promise<{ host: SshHost; root: string } | string> | null = null;
+
+function sshHostForTests(): Promise<{ host: SshHost; root: string } | string> {
+  sshHost ??= (async () => {
+    const reason = await sshUnavailableReason();
+    if (reason !== null) return reason;
+    const root = await mkdtemp(path.join(os.tmpdir(), "split-v2v-test-sshd-"));
+    return { host: await startSshHost(root), root };
+  })();
+  return sshHost;
+}
+
+after(async () => {
+  if (sshHost === null) return;
+  const started = await sshHost.catch(() => null);
+  if (started !== null && typeof started !== "string") {
+    await started.host.dispose();
+    await execa("rm", ["-rf", started.root]);
+  }
+});
+
+async function sshOrSkip(t: TestContext): Promise<SshHost | null> {
+  const started = await sshHostForTests();
+  if (typeof started === "string") {
+    t.skip(`no sshd for this test: ${started}`);
+    return null;
+  }
+  return started.host;
+}
+
+/** A guest folder as on an ESXi datastore: the .vmx and flat vmdks, one in a subfolder. */
+async function smallRemoteGuest(sandbox: Sandbox, diskName: string): Promise<string> {
+  const datastore = path.join(path.dirname(sandbox.tmp), "datastore", "small guest");
+  await mkdir(path.join(datastore, "extra"), { recursive: true });
+  for (const disk of ["small.vmdk", "extra/data.vmdk"]) {
+    await execa("qemu-img", [
+      "create",
+      "-q",
+      "-f",
+      "vmdk",
+      "-o",
+      "subformat=monolithicFlat",
+      path.join(datastore, disk),
+      "4M",
+    ]);
+  }
+  const vmx = path.join(datastore, "small guest.vmx");
+  await writeFile(
+    vmx,
+    [
+      'displayName = "small guest"',
+      'memSize = "1024"',
+      'numvcpus = "2"',
+      'firmware = "efi"',
+      'scsi0.present = "TRUE"',
+      'scsi0:0.present = "TRUE"',
+      `scsi0:0.fileName = "${diskName}"`,
+      'nvme0:0.fileName = "extra/data.vmdk"',
+      'ethernet0.present = "TRUE"',
+      'ethernet0.virtualDev = "vmxnet3"',
+      'ethernet0.connectionType = "bridged"',
+      'ethernet0.generatedAddress = "00:50:56:aa:bb:cc"',
+      "",
+    ].join("\n"),
+  );
+  return vmx;
+}
+
+function sshUri(host: SshHost, remotePath: string): string {
+  return `ssh://${host.user}@127.0.0.1:${host.port}${encodeURI(remotePath)}`;
+}
+
+const SMALL_GUEST_SOURCE = [
+  "Source guest information (--print-source option):",
+  "",
+  "    source name: small guest",
+  "hypervisor type: vmware",
+  "       VM genid: ",
+  "         memory: 1073741824 (bytes)",
+  "       nr vCPUs: 2",
+  "     CPU vendor: ",
+  "      CPU model: ",
+  "   CPU topology: ",
+  "   CPU features: ",
+  "       firmware: uefi",
+  "UEFI secureboot: false",
+  "        display: ",
+  "          sound: ",
+  "disks:",
+  "\t0 [scsi]",
+  "\t1 [nvme]",
+  "removable media:",
+  "",
+  "NICs:",
+  '\tBridge "ethernet0" mac: 00:50:56:aa:bb:cc [vmxnet3]',
+  "",
+  "",
+].join("\n");
+
+test("-it ssh: the .vmx and its flat disks are read over SSH with the user's key", async (t) => {
+  const host = await sshOrSkip(t);
+  if (host === null) return;
+  const sandbox = await makeSandbox("vmx-ssh");
+  t.after(() => sandbox.dispose());
+  const vmx = await smallRemoteGuest(sandbox, "small.vmdk");
+  const uri = sshUri(host, vmx);
+  const result = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", uri, "-o", "null", "--print-source"],
+    sandbox,
+    {
+      agent: true,
+    },
+  );
+  assert.equal(result.exitCode, 0, result.stderr);
+  const [setup, ...rest] = result.stdout.split("\n");
+  assert.equal(setup!.replace(/^\[ *\d+\.\d\] /, ""), `Setting up the source: -i vmx ${uri}`);
+  assert.equal(rest.join("\n"), SMALL_GUEST_SOURCE);
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+
+  // Without the key (no agent, no password) the host refuses us, and the error says so.
+  const refused = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", uri, "-o", "null", "--print-source"],
+    sandbox,
+    {
+      agent: false,
+    },
+  );
+  assert.equal(refused.exitCode, 1);
+  assert.deepEqual(errorLines(refused.stderr).length, 1, refused.stderr);
+  assert.match(
+    errorLines(refused.stderr)[0]!,
+    /^virt-v2v: error: could not copy the VMX file from the remote server: .*authentication/,
+  );
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
+
+test("-it ssh -ip: a password file logs in; a wrong password is a clear error", async (t) => {
+  const host = await sshOrSkip(t);
+  if (host === null) return;
+  if (host.passwordFile === null) {
+    t.skip("cannot give the user a password for the test's sshd (no /etc/shadow entry)");
+    return;
+  }
+  const sandbox = await makeSandbox("vmx-ssh-password");
+  t.after(() => sandbox.dispose());
+  const vmx = await smallRemoteGuest(sandbox, "small.vmdk");
+  const uri = sshUri(host, vmx);
+  const result = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", "-ip", host.passwordFile, uri, "-o", "null", "--print-source"],
+    sandbox,
+    { agent: false },
+  );
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.equal(result.stdout.replace(/^\[ *\d+\.\d\] .*\n/, ""), SMALL_GUEST_SOURCE);
+
+  const wrong = path.join(sandbox.out, "wrong-password");
+  await writeFile(wrong, "not the password");
+  const refused = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", "-ip", wrong, uri, "-o", "null", "--print-source"],
+    sandbox,
+    { agent: false },
+  );
+  assert.equal(refused.exitCode, 1);
+  assert.match(
+    errorLines(refused.stderr).join("\n"),
+    /^virt-v2v: error: could not copy the VMX file from the remote server: .*authentication/,
+  );
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
+
+test("-it ssh: a guest running on a snapshot is refused with virt-v2v's advice", async (t) => {
+  const host = await sshOrSkip(t);
+  if (host === null) return;
+  const sandbox = await makeSandbox("vmx-ssh-snapshot");
+  t.after(() => sandbox.dispose());
+  // The snapshot's delta file has no -flat extent to read raw.
+  const vmx = await smallRemoteGuest(sandbox, "small-000001.vmdk");
+  const result = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", sshUri(host, vmx), "-o", "null", "--print-source"],
+    sandbox,
+    { agent: true },
+  );
+  assert.equal(result.exitCode, 1);
+  assert.deepEqual(errorLines(result.stderr), [
+    'virt-v2v: error: This transport does not support guests with snapshots. Either collapse the snapshots for this guest and try the conversion again, or use one of the alternate conversion methods described in virt-v2v-input-vmware(1) section "NOTES".',
+  ]);
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
+
+test("-it ssh: a Linux guest on an ESXi-like datastore converts to -o local", async (t) => {
+  const host = await sshOrSkip(t);
+  if (host === null) return;
+  const sandbox = await makeSandbox("vmx-ssh-convert");
+  t.after(() => sandbox.dispose());
+  const guest = await linuxGuest("plain");
+  const datastore = path.join(path.dirname(sandbox.tmp), "datastore", "linux");
+  await mkdir(datastore, { recursive: true });
+  // The layout ESXi keeps: a descriptor and the raw -flat extent the ssh transport reads.
+  await execa("qemu-img", [
+    "convert",
+    "-q",
+    "-f",
+    "raw",
+    "-O",
+    "vmdk",
+    "-o",
+    "subformat=monolithicFlat",
+    guest.path,
+    path.join(datastore, "linux.vmdk"),
+  ]);
+  const flat = path.join(datastore, "linux-flat.vmdk");
+  const before = await sha256(flat);
+  const vmx = path.join(datastore, "linux.vmx");
+  await writeFile(
+    vmx,
+    [
+      'displayName = "linux from esx"',
+      'memSize = "1536"',
+      'numvcpus = "2"',
+      'scsi0.present = "TRUE"',
+      'scsi0.virtualDev = "pvscsi"',
+      'scsi0:0.present = "TRUE"',
+      'scsi0:0.deviceType = "scsi-hardDisk"',
+      'scsi0:0.fileName = "linux.vmdk"',
+      'ethernet0.present = "TRUE"',
+      'ethernet0.virtualDev = "vmxnet3"',
+      'ethernet0.networkName = "VM Network"',
+      'ethernet0.generatedAddress = "00:50:56:01:02:03"',
+      "",
+    ].join("\n"),
+  );
+  const uri = sshUri(host, vmx);
+  const result = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", uri, "-o", "local", "-os", sandbox.out],
+    sandbox,
+    { agent: true },
+  );
+  assert.equal(result.exitCode, 0, result.stderr);
+  const messages = result.stdout
+    .split("\n")
+    .filter((line) => /^\[ *\d+\.\d\] /.test(line))
+    .map((line) => line.replace(/^\[ *\d+\.\d\] /, ""));
+  assert.equal(messages[0], `Setting up the source: -i vmx ${uri}`);
+  assert.ok(messages.includes("Copying disk 1/1"), result.stdout);
+
+  assert.deepEqual((await readdir(sandbox.out)).sort(), [
+    "linux from esx-sda",
+    "linux from esx.xml",
+  ]);
+  const xml = await readFile(path.join(sandbox.out, "linux from esx.xml"), "utf8");
+  assert.match(xml, /<name>linux from esx<\/name>/);
+  assert.match(xml, /<memory unit='KiB'>1572864<\/memory>/);
+  assert.match(xml, /<vcpu>2<\/vcpu>/);
+  assert.match(xml, /<libosinfo:os id='http:\/\/debian.org\/debian\/12'\/>/);
+  assert.match(xml, /<target dev='vda' bus='virtio'\/>/);
+  assert.match(
+    xml,
+    /<interface type='network'>\s*<source network='VM Network'\/>\s*<model type='virtio'\/>\s*<mac address='00:50:56:01:02:03'\/>/,
+  );
+  const sizeOf = async (file: string) =>
+    (
+      JSON.parse(String((await execa("qemu-img", ["info", "--output=json", file])).stdout)) as {
+        "virtual-size": number;
+      }
+    )["virtual-size"];
+  assert.equal(
+    await sizeOf(path.join(sandbox.out, "linux from esx-sda")),
+    await sizeOf(guest.path),
+    "the target disk has the source's size",
+  );
+
+  assert.equal(await sha256(flat), before, "the source disk on the datastore is untouched");
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
