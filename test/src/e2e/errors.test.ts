@@ -86,8 +86,8 @@ test("unknown modes and bad options are refused before anything starts", async (
   );
   await expectCleanFailure(
     sandbox,
-    ["-i", "ova", disk, "-o", "null"],
-    /-i ova: this input mode is not implemented yet/,
+    ["-i", "libvirtxml", disk, "-o", "null"],
+    /-i libvirtxml: this input mode is not implemented yet/,
   );
 
   const unknownOption = await virtV2v(["--frobnicate"], sandbox);
