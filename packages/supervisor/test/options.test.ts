@@ -82,11 +82,13 @@ test("--machine-readable alone asks for capabilities; with a source it is a run"
 test("modes: implemented ones select a helper, known others are refused by name", () => {
   assert.equal(selectInputMode("disk").helperPackage, "@split-v2v/helper-input-disk");
   assert.equal(selectOutputMode("disk").helperPackage, "@split-v2v/helper-output-local");
+  assert.equal(selectInputMode("ova").helperPackage, "@split-v2v/helper-input-ova");
+  assert.equal(selectInputMode("vmx").helperPackage, "@split-v2v/helper-input-vmx");
   assert.throws(
-    () => selectInputMode("vmx"),
+    () => selectInputMode("libvirtxml"),
     (err: unknown) =>
       err instanceof UserError &&
-      /-i vmx: this input mode is not implemented yet/.test(err.message),
+      /-i libvirtxml: this input mode is not implemented yet/.test(err.message),
   );
   assert.throws(() => selectOutputMode("rhv"), /-o rhv: this output mode is not implemented yet/);
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
