@@ -123,6 +123,7 @@ export async function convertGuest(
       conversion.changes.push({ what, detail });
       report.log(`changed ${what}: ${detail}`);
     },
+    staticIps: options.networks.staticIps,
   });
 
   report.message("Mapping filesystem data to avoid copying unused and blank areas");

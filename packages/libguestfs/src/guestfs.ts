@@ -562,6 +562,18 @@ export class Guestfs {
   blockdevGetss(device: string): Promise<number> {
     return this.call("blockdevGetss", device);
   }
+  /** True for a whole disk (/dev/sda), false for a partition or other mountable. */
+  isWholeDevice(device: string): Promise<boolean> {
+    return this.call("isWholeDevice", device);
+  }
+  /** Reads up to `count` bytes of a device at `offset`. */
+  async preadDevice(device: string, count: number, offset: number): Promise<Buffer> {
+    return asBuffer(await this.call("preadDevice", device, count, offset));
+  }
+  /** Writes `content` to a device at `offset`; resolves to the number of bytes written. */
+  pwriteDevice(device: string, content: Buffer, offset: number): Promise<number> {
+    return this.call("pwriteDevice", device, content, offset);
+  }
 
   // ---- mounting ---------------------------------------------------------------------------
   mount(mountable: string, mountpoint: string): Promise<void> {
@@ -698,6 +710,17 @@ export class Guestfs {
   }
   touch(path: string): Promise<void> {
     return this.call("touch", path);
+  }
+  /** Creates a directory from a template ending in XXXXXX; resolves to its name. */
+  mkdtemp(template: string): Promise<string> {
+    return this.call("mkdtemp", template);
+  }
+  rmdir(path: string): Promise<void> {
+    return this.call("rmdir", path);
+  }
+  /** True when the two guest files have the same content. */
+  equal(file1: string, file2: string): Promise<boolean> {
+    return this.call("equal", file1, file2);
   }
 
   // ---- commands in the guest --------------------------------------------------------------

@@ -182,6 +182,30 @@ describe("one appliance on a scratch disk and an NBD disk", () => {
     assert.equal(await readFile(local, "utf8"), "héllo\nwörld\n");
   });
 
+  it("makes temporary directories, compares files, reads and writes devices", async () => {
+    const g = guest();
+    const temporary = await g.mkdtemp("/tmpXXXXXX");
+    assert.match(temporary, /^\/tmp[A-Za-z0-9]{6}$/);
+    assert.equal(await g.isDir(temporary), true);
+    await g.write(`${temporary}/one`, "same");
+    await g.write(`${temporary}/two`, "same");
+    await g.write(`${temporary}/three`, "other");
+    assert.equal(await g.equal(`${temporary}/one`, `${temporary}/two`), true);
+    assert.equal(await g.equal(`${temporary}/one`, `${temporary}/three`), false);
+    await assert.rejects(g.rmdir(temporary), GuestfsError, "not empty");
+    for (const name of ["one", "two", "three"]) await g.rm(`${temporary}/${name}`);
+    await g.rmdir(temporary);
+    assert.equal(await g.exists(temporary), false);
+
+    assert.equal(await g.isWholeDevice("/dev/sda"), true);
+    assert.equal(await g.isWholeDevice("/dev/sda1"), false);
+    // The ext4 superblock's magic, 0xEF53 little-endian, at 1024 + 0x38.
+    assert.deepEqual(await g.preadDevice("/dev/sda1", 2, 0x438), Buffer.from([0x53, 0xef]));
+    // The NBD disk is still blank; a later test makes a filesystem on all of it.
+    assert.equal(await g.pwriteDevice("/dev/sdb", Buffer.from("v2v"), 4096), 3);
+    assert.deepEqual(await g.preadDevice("/dev/sdb", 3, 4096), Buffer.from("v2v"));
+  });
+
   it("reports statvfs of the mounted filesystem", async () => {
     const s = await guest().statvfs("/");
     assert.ok(s.bsize === 1024 || s.bsize === 4096, `bsize ${s.bsize}`);

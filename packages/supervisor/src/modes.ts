@@ -188,10 +188,12 @@ export const CAPABILITIES = [
   "colours-option",
   "io/oo",
   "mac-option",
+  "mac-ip-option",
   "input:disk",
   "input:ova",
   "input:vmx",
   "output:local",
   "output:null",
   "convert:linux",
+  "convert:windows",
 ] as const;

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { blankDisk, phonyWindowsGuest, phonyWindowsUnavailableReason } from "../fixtures/guests.js";
+import { blankDisk } from "../fixtures/guests.js";
 import {
   errorLines,
   leftovers,
@@ -109,23 +109,4 @@ test("a blank disk fails at inspection, before any copy, with virt-v2v's reason"
     /^virt-v2v: error: inspection could not detect the source guest \(or physical machine\): no operating system was found/,
   );
   assert.equal(await sha256(blank.path), before, "the source is untouched");
-});
-
-test("a Windows guest is refused clearly before any copy (Windows conversion is not in this version)", async (t) => {
-  const reason = phonyWindowsUnavailableReason();
-  if (reason !== null) {
-    t.skip(reason);
-    return;
-  }
-  const sandbox = await makeSandbox("windows");
-  t.after(() => sandbox.dispose());
-  const guest = await phonyWindowsGuest("win2k22");
-  assert.ok(guest);
-  const before = await sha256(guest.path);
-  await expectCleanFailure(
-    sandbox,
-    ["-i", "disk", guest.path, "-o", "local", "-os", sandbox.out],
-    /^virt-v2v: error: conversion of Windows guests \(.*\) is not implemented in this version of split-v2v/,
-  );
-  assert.equal(await sha256(guest.path), before);
 });

@@ -23,6 +23,8 @@ test("--machine-readable alone lists capabilities, one a line", async (t) => {
     "output:local",
     "output:null",
     "convert:linux",
+    "convert:windows",
+    "mac-ip-option",
   ]) {
     assert.ok(lines.includes(capability), `capability ${capability}`);
   }

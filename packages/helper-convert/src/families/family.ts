@@ -5,6 +5,7 @@
  */
 import type { Guestfs } from "@split-v2v/libguestfs";
 import type { GuestCaps, Inspection, SourceGuest } from "@split-v2v/metadata-schema";
+import type { StaticIpAddress } from "../networks.js";
 
 export interface ConversionContext {
   g: Guestfs;
@@ -15,6 +16,8 @@ export interface ConversionContext {
   warning: (text: string) => void;
   /** Records one change made to the guest (the convert log and metadata.out list them). */
   recordChange: (what: string, detail: string) => void;
+  /** --mac MAC:ip:… addresses to set in the guest (only the Windows converter can). */
+  staticIps: readonly StaticIpAddress[];
 }
 
 export interface GuestConverter {

@@ -3,7 +3,7 @@ import { UserError } from "@split-v2v/common";
 import type { Inspection } from "@split-v2v/metadata-schema";
 import type { GuestConverter } from "./family.js";
 import { linuxConverter } from "./linux/index.js";
-import { windowsConverter } from "./windows.js";
+import { windowsConverter } from "./windows/index.js";
 
 export type { ConversionContext, GuestConverter } from "./family.js";
 

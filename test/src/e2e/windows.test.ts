@@ -1,0 +1,348 @@
+/**
+ * Windows conversion, end to end, on upstream virt-v2v's phony Windows guests with its fake
+ * virtio-win and fake tools: `virt-v2v -i disk GUEST -o local`, then the converted disk read
+ * back as upstream's own tests read it (guestfish) plus the registry read with hivex, the XML,
+ * the messages, the source untouched and nothing left behind. One conversion per variant (each
+ * costs an appliance under TCG), one read-back session per converted disk.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, readFile, readdir } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+
+import {
+  phonyWindowsGuest,
+  phonyWindowsUnavailableReason,
+  quoteForGuestfish,
+  runGuestfish,
+  type WindowsGuestVariant,
+} from "../fixtures/guests.js";
+import {
+  expectedVirtioListing,
+  fakeVirtToolsDir,
+  fakeVirtioWinIso,
+  fakeVirtioWinIsoUnavailableReason,
+  fakeVirtioWinTree,
+  fakeVirtioWinUnavailableReason,
+} from "../fixtures/virtio-win.js";
+import {
+  errorLines,
+  leftovers,
+  makeSandbox,
+  runEnvironment,
+  sha256,
+  VIRT_V2V,
+  type Sandbox,
+} from "../support/run.js";
+
+const FIRSTBOOT = "/Program Files/Guestfs/Firstboot";
+const VIRTIO_DIR = "/Windows/Drivers/VirtIO";
+const SYSTEM_HIVE = "/Windows/System32/Config/SYSTEM";
+
+function unavailable(): string | null {
+  return phonyWindowsUnavailableReason() ?? fakeVirtioWinUnavailableReason();
+}
+
+interface Conversion {
+  sandbox: Sandbox;
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  /** The converted disk and its XML (when the run succeeded). */
+  disk: string;
+  xml: string;
+  sourceUnchanged: boolean;
+}
+
+/** Converts one phony guest with VIRTIO_WIN (and the fake tools) set as given. */
+async function convert(
+  t: { after: (fn: () => Promise<void>) => void },
+  variant: WindowsGuestVariant,
+  /** Makes the virtio-win to use in a scratch directory; returns what VIRTIO_WIN names. */
+  virtioWin: (scratch: string) => Promise<string>,
+  extraArgs: string[] = [],
+): Promise<Conversion> {
+  const guest = await phonyWindowsGuest(variant);
+  if (guest === null) throw new Error("phony Windows guest unavailable");
+  const sandbox = await makeSandbox(`windows-${variant}`);
+  t.after(() => sandbox.dispose());
+  const fixtures = path.join(path.dirname(sandbox.out), "fixtures");
+  await mkdir(fixtures);
+  const before = await sha256(guest.path);
+  const result = await execa(
+    process.execPath,
+    [
+      VIRT_V2V,
+      "-i",
+      "disk",
+      guest.path,
+      "-o",
+      "local",
+      "-os",
+      sandbox.out,
+      "-on",
+      variant,
+      ...extraArgs,
+    ],
+    {
+      env: {
+        ...runEnvironment(sandbox),
+        VIRTIO_WIN: await virtioWin(fixtures),
+        VIRT_TOOLS_DATA_DIR: fakeVirtToolsDir() ?? "/nonexistent",
+      },
+      reject: false,
+      stdin: "ignore",
+    },
+  );
+  const stdout = String(result.stdout);
+  const stderr = String(result.stderr);
+  const xmlFile = path.join(sandbox.out, `${variant}.xml`);
+  return {
+    sandbox,
+    exitCode: result.exitCode,
+    stdout,
+    stderr,
+    disk: path.join(sandbox.out, `${variant}-sda`),
+    xml: result.exitCode === 0 ? await readFile(xmlFile, "utf8") : "",
+    sourceUnchanged: (await sha256(guest.path)) === before,
+  };
+}
+
+/**
+ * Reads the converted disk back in one read-only appliance: each question's answer under its
+ * name. Also downloads the SYSTEM hive to `hiveCopy`, to be read with hivex on the host.
+ */
+async function readBack(
+  disk: string,
+  questions: Record<string, string>,
+  hiveCopy: string,
+): Promise<Record<string, string>> {
+  const commands = ["inspect-os", "mount-ro /dev/sda2 /"];
+  for (const [name, command] of Object.entries(questions))
+    commands.push(`echo ${quoteForGuestfish(`@@ ${name}`)}`, command);
+  commands.push(`download ${SYSTEM_HIVE} ${quoteForGuestfish(hiveCopy)}`);
+  const output = await runGuestfish({
+    drives: [{ path: disk, format: "raw", readonly: true }],
+    commands,
+    purpose: `reading back ${disk}`,
+  });
+  const answers: Record<string, string> = {};
+  for (const section of output.split(/^@@ /m).slice(1)) {
+    const newline = section.indexOf("\n");
+    answers[section.slice(0, newline)] = section.slice(newline + 1).trimEnd();
+  }
+  return answers;
+}
+
+/** One registry value of a hive file on the host, as hivexget prints it (null: absent). */
+async function registryValue(hive: string, key: string, name: string): Promise<string | null> {
+  const result = await execa("hivexget", [hive, key, name], { reject: false });
+  return result.exitCode === 0 ? String(result.stdout) : null;
+}
+
+async function registryKeyExists(hive: string, key: string): Promise<boolean> {
+  const result = await execa("hivexget", [hive, key], { reject: false });
+  return result.exitCode === 0;
+}
+
+function messages(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((line) => /^\[ *\d+\.\d\] /.test(line))
+    .map((line) => line.replace(/^\[ *\d+\.\d\] /, ""));
+}
+
+test("Windows Server 2022 (BIOS) with the virtio-win tree: drivers, boot driver, firstboot, static IP", async (t) => {
+  const reason = unavailable();
+  if (reason !== null) return t.skip(reason);
+  const run = await convert(t, "win2k22", fakeVirtioWinTree, [
+    "--mac",
+    "52:54:00:12:34:56:ip:192.168.122.10,192.168.122.1,24,192.168.122.1",
+  ]);
+  assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  assert.ok(run.sourceUnchanged, "the source image is unchanged");
+  assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
+  assert.ok(
+    messages(run.stdout).includes("Converting Windows Server 2022 Phony Edition to run on KVM"),
+  );
+  assert.match(run.stdout, /This guest has virtio drivers installed\./);
+  // The tree has no guest agent installer.
+  assert.match(
+    run.stdout,
+    /virt-v2v: warning: QEMU Guest Agent MSI not found on tools ISO\/directory/,
+  );
+  assert.ok(messages(run.stdout).includes("Copying disk 1/1"));
+
+  const hive = path.join(path.dirname(run.sandbox.out), "SYSTEM");
+  const answers = await readBack(
+    run.disk,
+    {
+      firstbootDir: `is-dir ${quoteForGuestfish(FIRSTBOOT)}`,
+      firstbootBat: `is-file ${quoteForGuestfish(`${FIRSTBOOT}/firstboot.bat`)}`,
+      scriptsDir: `is-dir ${quoteForGuestfish(`${FIRSTBOOT}/scripts`)}`,
+      scripts: `ls ${quoteForGuestfish(`${FIRSTBOOT}/scripts`)}`,
+      firstbootFiles: `ls ${quoteForGuestfish(FIRSTBOOT)}`,
+      drivers: `ls ${VIRTIO_DIR}`,
+      bootDriver: "is-file /Windows/System32/Drivers/viostor.sys",
+      osinfo: "inspect-get-osinfo /dev/sda2",
+      networkScript: "cat /Windows/TEMP/v2vnetcf.ps1",
+    },
+    hive,
+  );
+  assert.equal(answers.firstbootDir, "true");
+  assert.equal(answers.firstbootBat, "true");
+  assert.equal(answers.scriptsDir, "true");
+  assert.deepEqual(answers.firstbootFiles?.split("\n"), [
+    "firstboot.bat",
+    "pnp_wait.exe",
+    "rhsrvany.exe",
+    "scripts",
+  ]);
+  assert.deepEqual(answers.scripts?.split("\n"), [
+    "2500-0004-v2vnetcf-ps1.bat",
+    "5000-0001-wait-pnp.bat",
+    "5000-0002-configure-vmdp.bat",
+    "5000-0003-finish-vmdp-setup.bat",
+  ]);
+  assert.deepEqual(answers.drivers?.split("\n"), await expectedVirtioListing("win2k22"));
+  assert.equal(answers.bootDriver, "true");
+  assert.equal(answers.osinfo, "win2k22");
+  assert.match(answers.networkScript ?? "", /\$mac_address = '52-54-00-12-34-56'/);
+  assert.match(
+    answers.networkScript ?? "",
+    /New-NetIPAddress -InterfaceIndex \$ifindex -IPAddress '192\.168\.122\.10' -DefaultGateway '192\.168\.122\.1' -PrefixLength 24/,
+  );
+  assert.match(answers.networkScript ?? "", /Where DriverFileName -eq "netkvm.sys"/);
+
+  // viostor is a boot-start service, bound to virtio-blk's PCI ids (no DriverDatabase in this
+  // hive, so through the CriticalDeviceDatabase, as virt-v2v 2.2 does it).
+  const viostor = "ControlSet001\\Services\\viostor";
+  assert.equal(await registryValue(hive, viostor, "Start"), "0");
+  assert.equal(await registryValue(hive, viostor, "Type"), "1");
+  assert.equal(await registryValue(hive, viostor, "ImagePath"), "system32\\drivers\\viostor.sys");
+  assert.equal(await registryValue(hive, viostor, "Group"), "SCSI miniport");
+  for (const pciId of [
+    "VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00",
+    "VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01",
+  ]) {
+    const key = `ControlSet001\\Control\\CriticalDeviceDatabase\\PCI#${pciId}`;
+    assert.equal(await registryValue(hive, key, "Service"), "viostor");
+  }
+  const firstbootService = "ControlSet001\\Services\\firstboot";
+  assert.equal(await registryValue(hive, firstbootService, "Start"), "2");
+  assert.equal(
+    await registryValue(hive, `${firstbootService}\\Parameters`, "CommandLine"),
+    'cmd /c "C:\\Program Files\\Guestfs\\Firstboot\\firstboot.bat"',
+  );
+
+  assert.match(run.xml, /<type arch='x86_64' machine='q35'>hvm<\/type>/);
+  assert.match(run.xml, /<target dev='vda' bus='virtio'\/>/);
+  assert.match(run.xml, /<model type='virtio'\/>/);
+  assert.match(run.xml, /<rng model='virtio'>/);
+  assert.match(run.xml, /<memballoon model='virtio'\/>/);
+  assert.match(run.xml, /<panic model='isa'>/);
+  assert.match(run.xml, /<libosinfo:os id='http:\/\/microsoft.com\/win\//);
+});
+
+test("Windows 10 with the virtio-win ISO: drivers and the guest agent from the ISO", async (t) => {
+  const reason = unavailable() ?? (await fakeVirtioWinIsoUnavailableReason());
+  if (reason !== null) return t.skip(reason);
+  const run = await convert(t, "win10", fakeVirtioWinIso);
+  assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  assert.ok(run.sourceUnchanged, "the source image is unchanged");
+  assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
+  assert.doesNotMatch(run.stdout, /QEMU Guest Agent MSI not found/);
+  assert.match(run.stdout, /This guest has virtio drivers installed\./);
+
+  const hive = path.join(path.dirname(run.sandbox.out), "SYSTEM");
+  const answers = await readBack(
+    run.disk,
+    {
+      firstbootBat: `is-file ${quoteForGuestfish(`${FIRSTBOOT}/firstboot.bat`)}`,
+      scripts: `ls ${quoteForGuestfish(`${FIRSTBOOT}/scripts`)}`,
+      drivers: `ls ${VIRTIO_DIR}`,
+      bootDriver: "is-file /Windows/System32/Drivers/viostor.sys",
+      agent: "is-file /qemu-ga-x86_64.msi",
+      agentScript: "cat /Windows/TEMP/install-qemu-ga-x86_64.msi.ps1",
+      osinfo: "inspect-get-osinfo /dev/sda2",
+    },
+    hive,
+  );
+  assert.equal(answers.firstbootBat, "true");
+  assert.deepEqual(answers.scripts?.split("\n"), [
+    "5000-0001-wait-pnp.bat",
+    "5000-0002-configure-vmdp.bat",
+    "5000-0003-finish-vmdp-setup.bat",
+    "5000-0004-install-qemu-ga-x86_64-msi-ps1.bat",
+  ]);
+  assert.deepEqual(answers.drivers?.split("\n"), await expectedVirtioListing("win10"));
+  assert.equal(answers.bootDriver, "true");
+  assert.equal(answers.agent, "true");
+  assert.match(answers.agentScript ?? "", /\/TR "C:\\qemu-ga-x86_64\.msi \/forcerestart/);
+  assert.equal(answers.osinfo, "win10");
+  assert.equal(await registryValue(hive, "ControlSet001\\Services\\viostor", "Start"), "0");
+  assert.match(run.xml, /<libosinfo:os id='http:\/\/microsoft.com\/win\/10'\/>/);
+  assert.match(run.xml, /<type arch='x86_64' machine='q35'>hvm<\/type>/);
+});
+
+test("UEFI Windows with no matching drivers: the warning, IDE and rtl8139, UEFI firmware", async (t) => {
+  const reason = unavailable();
+  if (reason !== null) return t.skip(reason);
+  // A virtio-win holding only other Windows releases' drivers.
+  const onlyWindows7 = async (fixtures: string): Promise<string> => {
+    const tree = await fakeVirtioWinTree(fixtures);
+    await execa("find", [tree, "-type", "f", "!", "-path", "*/w7/*", "-delete"]);
+    return tree;
+  };
+  const run = await convert(t, "win2k22-uefi", onlyWindows7);
+  assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  assert.ok(run.sourceUnchanged, "the source image is unchanged");
+  assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
+  assert.match(
+    run.stdout,
+    /virt-v2v: warning: there are no virtio drivers available for this version of Windows \(10\.0 x86_64 Server win2k22\)/,
+  );
+  assert.match(run.stdout, /This guest does not have virtio drivers installed\./);
+  assert.match(run.stdout, /This guest requires UEFI on the target to boot\./);
+
+  assert.match(run.xml, /<target dev='sda' bus='sata'\/>/);
+  assert.doesNotMatch(run.xml, /bus='virtio'/);
+  assert.match(run.xml, /<model type='rtl8139'\/>/);
+  assert.match(run.xml, /<memballoon model='none'\/>/);
+  assert.doesNotMatch(run.xml, /<rng /);
+  assert.match(run.xml, /<loader readonly='yes' type='pflash'>/);
+
+  const hive = path.join(path.dirname(run.sandbox.out), "SYSTEM");
+  const answers = await readBack(
+    run.disk,
+    {
+      firstbootBat: `is-file ${quoteForGuestfish(`${FIRSTBOOT}/firstboot.bat`)}`,
+      drivers: `ls ${VIRTIO_DIR}`,
+      osinfo: "inspect-get-osinfo /dev/sda2",
+    },
+    hive,
+  );
+  assert.equal(answers.firstbootBat, "true");
+  assert.equal(answers.drivers, "");
+  assert.equal(answers.osinfo, "win2k22");
+  assert.equal(await registryKeyExists(hive, "ControlSet001\\Services\\viostor"), false);
+});
+
+test("a damaged registry hive stops the conversion with a clear error, before any copy", async (t) => {
+  const reason = unavailable();
+  if (reason !== null) return t.skip(reason);
+  const run = await convert(t, "win2k22-damaged-hive", fakeVirtioWinTree);
+  assert.equal(run.exitCode, 1, run.stdout);
+  assert.ok(run.sourceUnchanged, "the source image is unchanged");
+  const errors = errorLines(run.stderr);
+  assert.equal(errors.length, 1, run.stderr);
+  t.diagnostic(errors[0]!);
+  assert.match(
+    errors[0]!,
+    /^virt-v2v: error: the Windows registry hive \/Windows\/System32\/Config\/SYSTEM in the guest is damaged and cannot be read \(.+\); repair/,
+  );
+  assert.ok(!messages(run.stdout).some((line) => line.startsWith("Copying disk")));
+  assert.deepEqual(await readdir(run.sandbox.out), [], "nothing written to the output");
+  assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
+});
