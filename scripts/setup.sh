@@ -12,11 +12,13 @@ PACKAGES=(
   libguestfs0 libguestfs-tools libguestfs-xfs linux-image-amd64
   libhivex0 libhivex-bin libwin-hivex-perl ntfs-3g ovmf util-linux
   libvirt-clients libxml2-utils
+  # -i ova: zip OVAs are unpacked with unzip; tar, gzip and xz-utils for the others.
+  unzip tar gzip xz-utils
   # Tests: test guests (a real Debian built with debootstrap, an rpm database built with rpm),
   # lsinitramfs to look into initramfs images, guestfs.h to check the binding's call table,
-  # an sshd on 127.0.0.1 for -i vmx -it ssh.
+  # an sshd on 127.0.0.1 for -i vmx -it ssh, zip for test OVAs, xorriso for a virtio-win ISO.
   debootstrap initramfs-tools-core rpm libguestfs-dev
-  openssh-server openssh-client openssl
+  openssh-server openssh-client openssl zip xorriso
 )
 
 missing=()
