@@ -10,3 +10,4 @@ export * from "./log.js";
 export * from "./servers.js";
 export * from "./workdir.js";
 export * from "./yargs.js";
+export * from "./input-disks.js";

@@ -9,3 +9,13 @@ export const V2V_PARSER_CONFIGURATION = {
   "boolean-negation": false,
   "duplicate-arguments-array": true,
 } as const;
+
+/** The options every helper program takes, besides its own. */
+export const HELPER_OPTIONS = {
+  "exit-with-parent": {
+    type: "boolean",
+    default: false,
+    describe: "Stop when the parent process dies",
+  },
+  verbose: { alias: "v", type: "boolean", default: false, describe: "Log debug messages" },
+} as const;

@@ -5,7 +5,7 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import { HELPER_OPTIONS, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
 import { setUpInputDisk } from "./input-disk.js";
 
 const argv = yargs(hideBin(process.argv))
@@ -18,17 +18,7 @@ const argv = yargs(hideBin(process.argv))
     type: "string",
     describe: "Format of the input disks (raw, qcow2, vmdk…); probed when absent",
   })
-  .option("exit-with-parent", {
-    type: "boolean",
-    default: false,
-    describe: "Stop when the parent process dies",
-  })
-  .option("verbose", {
-    alias: "v",
-    type: "boolean",
-    default: false,
-    describe: "Log debug messages",
-  })
+  .options(HELPER_OPTIONS)
   .demandCommand(1, "WORKDIR is required")
   .strict()
   .help()

@@ -4,7 +4,7 @@
  */
 import { access, constants, stat } from "node:fs/promises";
 import { execa } from "execa";
-import { UserError } from "@split-v2v/common";
+import { UserError, errnoReason } from "@split-v2v/common";
 
 export interface DiskImageInfo {
   path: string;
@@ -22,15 +22,8 @@ export async function checkReadable(path: string): Promise<void> {
   try {
     await access(path, constants.R_OK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "No such file or directory"
-        : code === "EACCES"
-          ? "Permission denied"
-          : String(code);
     throw new UserError(
-      `-i disk: cannot read disk image ${path}: ${reason}; check the path and its permissions`,
+      `-i disk: cannot read disk image ${path}: ${errnoReason(err)}; check the path and its permissions`,
     );
   }
   const info = await stat(path);

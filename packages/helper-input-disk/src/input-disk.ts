@@ -6,18 +6,8 @@
  *   others   qemu-nbd with its format decoder and a protective snapshot (-s)
  * and the source guest is described with virt-v2v 2.2's defaults for -i disk.
  */
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import {
-  UserError,
-  inputSocket,
-  metadataInPath,
-  onCleanup,
-  serverTmpDir,
-  startServer,
-  type ServerSpec,
-} from "@split-v2v/common";
-import { NbdConnection } from "@split-v2v/libnbd";
+import { UserError, metadataInPath, serveInputDisk, type ServerSpec } from "@split-v2v/common";
 import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { checkReadable, inspectDiskImage, type DiskImageInfo } from "./disk-image.js";
 
@@ -74,33 +64,16 @@ export async function setUpInputDisk(
     );
   }
 
-  const tmpDir = serverTmpDir(options.workdir);
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const sockets: string[] = [];
   for (const [index, image] of images.entries()) {
-    const socket = inputSocket(options.workdir, index);
-    const server = await startServer(serverSpecFor(image), {
-      socket,
-      pidfile: path.join(tmpDir, `in${index}.pid`),
-      tmpDir,
-      verbose: options.verbose,
-      log: options.log,
-    });
-    onCleanup(`server for in${index}`, () => server.stop());
-    // The size the endpoint serves is what will be copied: record that. (qemu-img rounds a raw
-    // file up to whole sectors; nbdkit serves its exact length.)
-    const connection = await NbdConnection.connectUnix(socket);
-    try {
-      if (connection.size !== BigInt(image.virtualSize)) {
-        options.log(
-          `in${index}: serves ${connection.size} bytes, qemu-img said ${image.virtualSize}; using the served size`,
-        );
-      }
-      image.virtualSize = Number(connection.size);
-    } finally {
-      connection.close();
+    const served = await serveInputDisk(options.workdir, index, serverSpecFor(image), options);
+    if (served.virtualSize !== image.virtualSize) {
+      options.log(
+        `in${index}: serves ${served.virtualSize} bytes, qemu-img said ${image.virtualSize}; using the served size`,
+      );
     }
-    sockets.push(path.basename(socket));
+    image.virtualSize = served.virtualSize;
+    sockets.push(served.socket);
   }
 
   const metadata: MetadataIn = {

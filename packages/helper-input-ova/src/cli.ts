@@ -5,7 +5,7 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import { HELPER_OPTIONS, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
 import { setUpInputOva } from "./input-ova.js";
 
 const argv = yargs(hideBin(process.argv))
@@ -17,17 +17,7 @@ const argv = yargs(hideBin(process.argv))
       'writes WORKDIR/metadata.in, prints {"event":"ready"} on stdout and serves until SIGTERM/SIGINT.',
   )
   .parserConfiguration(V2V_PARSER_CONFIGURATION)
-  .option("exit-with-parent", {
-    type: "boolean",
-    default: false,
-    describe: "Stop when the parent process dies",
-  })
-  .option("verbose", {
-    alias: "v",
-    type: "boolean",
-    default: false,
-    describe: "Log debug messages",
-  })
+  .options(HELPER_OPTIONS)
   .demandCommand(1, "WORKDIR is required")
   .strict()
   .help()

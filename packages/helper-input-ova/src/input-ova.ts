@@ -5,17 +5,9 @@
  * overlay, and write metadata.in. Everything that can fail happens before the helper says it is
  * ready, so before any conversion or copy.
  */
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants } from "node:fs/promises";
 import path from "node:path";
-import {
-  UserError,
-  inputSocket,
-  metadataInPath,
-  onCleanup,
-  serverTmpDir,
-  startServer,
-} from "@split-v2v/common";
-import { NbdConnection } from "@split-v2v/libnbd";
+import { UserError, errnoReason, metadataInPath, serveInputDisk } from "@split-v2v/common";
 import { writeMetadata, type MetadataIn, type SourceDisk } from "@split-v2v/metadata-schema";
 import { largeScratchDir, openOva, type OvaArchive } from "./archive.js";
 import { locateDiskFile, prepareDisk, type ServableDisk } from "./disks.js";
@@ -76,15 +68,8 @@ async function checkReadable(ova: string): Promise<void> {
   try {
     await access(ova, constants.R_OK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "No such file or directory"
-        : code === "EACCES"
-          ? "Permission denied"
-          : String(code);
     throw new UserError(
-      `-i ova: cannot read ${ova}: ${reason}; check the path of the OVA and its permissions`,
+      `-i ova: cannot read ${ova}: ${errnoReason(err)}; check the path of the OVA and its permissions`,
     );
   }
 }
@@ -151,35 +136,17 @@ export async function setUpInputOva(
     );
   }
 
-  const tmpDir = serverTmpDir(workdir);
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const sockets: string[] = [];
   const disks: SourceDisk[] = [];
   for (const [index, disk] of servable.entries()) {
-    const socket = inputSocket(workdir, index);
-    const server = await startServer(disk.spec, {
-      socket,
-      pidfile: path.join(tmpDir, `in${index}.pid`),
-      tmpDir,
-      verbose: options.verbose,
-      log: options.log,
-    });
-    onCleanup(`server for in${index}`, () => server.stop());
-    // Record the size the endpoint serves: that is what will be copied.
-    const connection = await NbdConnection.connectUnix(socket);
-    let virtualSize: number;
-    try {
-      virtualSize = Number(connection.size);
-    } finally {
-      connection.close();
-    }
+    const { socket, virtualSize } = await serveInputDisk(workdir, index, disk.spec, options);
     if (virtualSize !== disk.virtualSize)
       options.log(`in${index}: serves ${virtualSize} bytes, qemu-img said ${disk.virtualSize}`);
-    sockets.push(path.basename(socket));
+    sockets.push(socket);
     const ovfDisk = guest.disks[index]!;
     disks.push({
       id: ovfDisk.id,
-      socket: `in${index}`,
+      socket,
       virtualSize,
       controller: ovfDisk.controller,
       format: disk.format,

@@ -7,18 +7,15 @@
  * and the source guest is described from the .vmx keys as virt-v2v does.
  */
 import { access, constants, mkdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import {
   UserError,
-  inputSocket,
+  errnoReason,
   markerPath,
   metadataInPath,
-  onCleanup,
+  serveInputDisk,
   serverTmpDir,
-  startServer,
   type ServerSpec,
 } from "@split-v2v/common";
-import { NbdConnection } from "@split-v2v/libnbd";
 import { writeMetadata, type MetadataIn, type SourceDisk } from "@split-v2v/metadata-schema";
 import { downloadRemoteFile, remoteFileExists, sshDiskSpec, type SshAccess } from "./ssh-files.js";
 import { VmxValueError, parseVmx } from "./vmx-file.js";
@@ -48,14 +45,6 @@ function checkTransport(transport: string | null): "ssh" | null {
   if (transport === null || transport === "ssh") return transport;
   if (transport === "vddk") throw new UserError("-i vmx: cannot use -it vddk in this input mode");
   throw new UserError(`unknown input transport ‘-it ${transport}’`);
-}
-
-function errnoReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "No such file or directory";
-  if (code === "EACCES") return "Permission denied";
-  if (code === "EISDIR") return "Is a directory";
-  return code ?? String(err);
 }
 
 /** Users have been seen passing a disk image where the .vmx belongs: say so plainly. */
@@ -219,27 +208,16 @@ export async function setUpInputVmx(
   const sockets: string[] = [];
   const disks: SourceDisk[] = [];
   for (const [index, plan] of planned.entries()) {
-    const socket = inputSocket(options.workdir, index);
-    const server = await startServer(plan.spec, {
-      socket,
-      pidfile: path.join(tmpDir, `in${index}.pid`),
-      tmpDir,
-      verbose: options.verbose,
-      log: options.log,
-    });
-    onCleanup(`server for in${index}`, () => server.stop());
-    // The size the endpoint serves is what will be copied.
-    const connection = await NbdConnection.connectUnix(socket);
-    let virtualSize: number;
-    try {
-      virtualSize = Number(connection.size);
-    } finally {
-      connection.close();
-    }
-    sockets.push(path.basename(socket));
+    const { socket, virtualSize } = await serveInputDisk(
+      options.workdir,
+      index,
+      plan.spec,
+      options,
+    );
+    sockets.push(socket);
     disks.push({
       id: index,
-      socket: path.basename(socket),
+      socket,
       virtualSize,
       controller: plan.disk.controller,
       format: plan.format,
