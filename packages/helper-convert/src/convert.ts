@@ -95,9 +95,10 @@ export async function convertGuest(
   report.message("Inspecting the source");
   const roots = await g.inspectOs();
   const root = await chooseRoot(roots, options.root, options.askRoot);
-  const inspection = await describeRoot(g, root);
-  const converter = selectConverter(inspection);
-  await mountFilesystems(g, inspection, report.warning);
+  const inspected = await describeRoot(g, root);
+  const converter = selectConverter(inspected);
+  await mountFilesystems(g, inspected, report.warning);
+  const inspection = (await converter.refineInspection?.(g, inspected, report.log)) ?? inspected;
 
   report.message("Checking for sufficient free disk space in the guest");
   await checkFreeSpace(g, inspection);

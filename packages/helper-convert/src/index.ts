@@ -11,4 +11,5 @@ export {
   remapKernelArguments,
   packagesToRemove,
   initramfsModules,
+  guestAgentInstallScript,
 } from "./families/linux/index.js";

@@ -2,8 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Application2 } from "@split-v2v/libguestfs";
 import type { MetadataIn } from "@split-v2v/metadata-schema";
+import { execa } from "execa";
 import {
   buildDeviceMap,
+  guestAgentInstallScript,
   initramfsModules,
   packagesToRemove,
   remapDevice,
@@ -108,4 +110,52 @@ test("initramfs modules: virt-v2v's list in its order, limited to the kernel's m
     ["virtio_blk", "virtio_net", "virtio_pci", "bochs"],
   );
   assert.deepEqual(initramfsModules(kernel(["ext4"])), ["sym53c8xx"]);
+});
+
+test("the guest agent's firstboot script is valid sh, detaches from the boot and bounds every network step", async () => {
+  for (const [family, manager] of [
+    ["debian", "apt-get"],
+    ["rhel", "$manager"],
+    ["suse", "zypper"],
+  ] as const) {
+    const script = guestAgentInstallScript(family, family === "rhel" ? "rhel" : family, 9);
+    await execa("sh", ["-n"], { input: script }); // throws on a syntax error
+    // Under systemd it hands itself to a transient unit, so the first boot does not wait on it.
+    assert.match(script, /exec systemd-run --no-block .*--setenv=V2V_DETACHED=1/s, family);
+    // A bounded wait for a route, then give up with a reason instead of retrying.
+    assert.match(script, /give_up "no default route after 30 s"/, family);
+    assert.match(script, new RegExp(`bounded 900 ${manager.replace("$", "\\$")} `), family);
+    assert.doesNotMatch(script, /seq 1 120/, family);
+  }
+  const debian = guestAgentInstallScript("debian", "debian", 12);
+  assert.match(debian, /Acquire::Retries=0/);
+  assert.match(debian, /Acquire::http::Timeout=15/);
+  assert.match(debian, /bounded 15 getent hosts "\$host"/);
+  assert.match(
+    guestAgentInstallScript("rhel", "rhel", 9),
+    /--setopt=retries=0 --setopt=timeout=15/,
+  );
+});
+
+test("the Debian script finds every repository host of sources.list, .list and deb822 .sources", async () => {
+  const script = guestAgentInstallScript("debian", "debian", 12);
+  // Run the script's own host-finding sed program against sample files.
+  const sedLines = /sed -n (-e '[^']*' \\\n\s*-e '[^']*') \\/.exec(script);
+  assert.ok(sedLines?.[1], "the script extracts hosts with sed");
+  const expressions = [...sedLines[1].matchAll(/-e '([^']*)'/g)].map((match) => match[1] ?? "");
+  const input = [
+    "deb http://deb.debian.org/debian bookworm main",
+    "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] https://security.debian.org:443/debian-security bookworm-security main",
+    "# deb http://commented.example.org/debian bookworm main",
+    "deb-src http://src.example.org/debian bookworm main",
+    "Types: deb",
+    "URIs: http://ftp.example.net/debian",
+  ].join("\n");
+  const result = await execa("sed", ["-n", ...expressions.flatMap((e) => ["-e", e])], { input });
+  assert.deepEqual(String(result.stdout).split("\n").sort(), [
+    "deb.debian.org",
+    "ftp.example.net",
+    "security.debian.org",
+    "src.example.org",
+  ]);
 });

@@ -22,6 +22,7 @@ import {
   targetFileName,
   vmwareUninstallCommand,
   windowsMachine,
+  windowsReleaseFromBuild,
   xenPvUninstallCommand,
   VIOSTOR_PCI_IDS,
 } from "../src/families/windows/index.js";
@@ -252,4 +253,42 @@ test("small rules: script names, NTFS heads for XP", () => {
   assert.equal(ntfsHeadsForDiskSize(1 << 30), 0x40);
   assert.equal(ntfsHeadsForDiskSize(3 * (1 << 30)), 0x80);
   assert.equal(ntfsHeadsForDiskSize(64 * (1 << 30)), 0xff);
+});
+
+test("the Windows release comes from the build number: Windows 11 and Server 2019/2022/2025", () => {
+  const nt10 = (productVariant: string, productName: string) => ({
+    majorVersion: 10,
+    minorVersion: 0,
+    productVariant,
+    productName,
+  });
+  // Windows 11 keeps "Windows 10" in ProductName; libguestfs 1.48 says win10.
+  assert.deepEqual(windowsReleaseFromBuild(nt10("Client", "Windows 10 Home"), 22631), {
+    osinfo: "win11",
+    productName: "Windows 11 Home",
+  });
+  assert.deepEqual(windowsReleaseFromBuild(nt10("Client", "Windows 10 Pro"), 22000), {
+    osinfo: "win11",
+    productName: "Windows 11 Pro",
+  });
+  assert.equal(windowsReleaseFromBuild(nt10("Client", "Windows 10 Pro"), 19045)?.osinfo, "win10");
+  const server = (build: number) =>
+    windowsReleaseFromBuild(nt10("Server", "Windows Server 2025 Datacenter"), build)?.osinfo;
+  assert.equal(server(26100), "win2k25");
+  assert.equal(server(20348), "win2k22");
+  assert.equal(server(17763), "win2k19");
+  assert.equal(server(14393), "win2k16");
+  assert.equal(
+    windowsReleaseFromBuild(nt10("Server Core", "Windows Server 2025"), 26100)?.osinfo,
+    "win2k25",
+  );
+  // Nothing to decide: another NT version, or no build number.
+  assert.equal(
+    windowsReleaseFromBuild(
+      { ...nt10("Client", "Windows 8.1"), majorVersion: 6, minorVersion: 3 },
+      9600,
+    ),
+    null,
+  );
+  assert.equal(windowsReleaseFromBuild(nt10("Client", "Windows 10 Pro"), null), null);
 });

@@ -760,8 +760,44 @@ export class Guestfs {
   augMatch(augpath: string): Promise<string[]> {
     return this.call("augMatch", augpath);
   }
-  augSave(): Promise<void> {
-    return this.call("augSave");
+  /**
+   * Writes every changed file. augeas itself reports a failed save only as "No error"; the
+   * reasons are in its tree (/augeas/files/PATH/error), so a failure is rethrown naming each
+   * file that could not be written and why, as virt-v2v's augeas error report does.
+   */
+  async augSave(): Promise<void> {
+    try {
+      await this.call("augSave");
+    } catch (error) {
+      if (!(error instanceof GuestfsError)) throw error;
+      const reasons = await this.augErrors().catch(() => []);
+      if (reasons.length === 0) throw error;
+      throw new GuestfsError(
+        error.call,
+        `augeas could not save ${reasons.join("; ")}`,
+        error.errno,
+      );
+    }
+  }
+
+  /** augeas's error reports, one line each ("/etc/fstab: put_failed: …"), for saves and loads. */
+  async augErrors(): Promise<string[]> {
+    const reasons: string[] = [];
+    for (const node of await this.augMatch("/augeas/files//error")) {
+      const file = node.replace(/^\/augeas\/files/, "").replace(/\/error$/, "");
+      const field = (name: string): Promise<string | null> =>
+        this.augGet(`${node}/${name}`).catch(() => null);
+      const kind = await field(".");
+      const message = await field("message");
+      const line = await field("line");
+      const lens = await field("lens");
+      let text = `${file}: ${kind ?? "error"}`;
+      if (message !== null) text += `: ${message}`;
+      if (line !== null) text += ` (line ${line})`;
+      if (lens !== null) text += ` [lens ${lens}]`;
+      reasons.push(text);
+    }
+    return reasons;
   }
   augLoad(): Promise<void> {
     return this.call("augLoad");

@@ -1,6 +1,8 @@
 /**
- * --print-source: the source guest as virt-v2v prints it (string_of_source), with the
- * "UEFI secureboot:" line that newer virt-v2v prints after "firmware:".
+ * --print-source: the source guest exactly as virt-v2v 2.2 prints it (string_of_source). Newer
+ * virt-v2v (2.8+) adds a "UEFI secureboot:" line after "firmware:"; 2.2 does not, and tools
+ * (and 2.2's own tests) compare this text, so 2.2's wins. The secure-boot flag stays in
+ * metadata.in, where tools can read it.
  */
 import type { SourceGuest } from "@split-v2v/metadata-schema";
 
@@ -48,7 +50,6 @@ export function formatSource(source: SourceGuest): string {
     `   CPU topology: ${topology}`,
     `   CPU features: ${[...source.features].sort().join(",")}`,
     `       firmware: ${source.firmware}`,
-    `UEFI secureboot: ${source.uefiSecureBoot}`,
     `        display: ${display(source.display)}`,
     `          sound: ${source.sound ?? ""}`,
     "disks:",

@@ -436,7 +436,6 @@ const SMALL_GUEST_SOURCE = [
   "   CPU topology: ",
   "   CPU features: ",
   "       firmware: uefi",
-  "UEFI secureboot: false",
   "        display: ",
   "          sound: ",
   "disks:",

@@ -61,7 +61,6 @@ test("--print-source prints virt-v2v's text for -i disk and starts nothing else"
       "   CPU topology: ",
       "   CPU features: acpi,apic,pae",
       "       firmware: unknown",
-      "UEFI secureboot: false",
       "        display: window",
       "          sound: ",
       "disks:",

@@ -24,5 +24,15 @@ export interface GuestConverter {
   readonly family: "linux" | "windows";
   /** Why this converter cannot convert the inspected guest, or null when it can. */
   unsupportedReason(inspection: Inspection): string | null;
+  /**
+   * Corrects what libguestfs's inspection gets wrong for this family, reading the mounted guest
+   * (Windows: the release, from the build number). Runs before the conversion; its result is the
+   * inspection that the conversion, metadata.out and the target's metadata use.
+   */
+  refineInspection?(
+    g: Guestfs,
+    inspection: Inspection,
+    log: (line: string) => void,
+  ): Promise<Inspection>;
   convert(context: ConversionContext): Promise<GuestCaps>;
 }

@@ -109,7 +109,13 @@ export async function setDefaultKernel(
     for (const [index, title] of titles.entries()) {
       const kernel = await g.augGet(`${title}/kernel`).catch(() => "");
       if (kernel === vmlinuz || kernel.endsWith(vmlinuz.replace(/^\/boot/, ""))) {
-        await g.augSet(`/files${bootloader.config}/default`, String(index));
+        const config = `/files${bootloader.config}`;
+        if ((await g.augMatch(`${config}/default`)).length === 0) {
+          // grub1's lens wants the global settings before the first "title"; a "default"
+          // that augeas appends after the entries cannot be written back.
+          await g.augInsert(`${config}/*[1]`, "default", true);
+        }
+        await g.augSet(`${config}/default`, String(index));
         await g.augSave();
         context.recordChange(bootloader.config, `default entry ${index} (${vmlinuz})`);
         return;

@@ -110,14 +110,55 @@ export async function addFirstbootScript(
   context.recordChange(file, `firstboot script: ${name}`);
 }
 
-/** The commands that install and start qemu-guest-agent, per family (virt-v2v's choices). */
+/** Seconds the guest-agent script waits for a default route before it gives up. */
+const ROUTE_WAIT_SECONDS = 30;
+/** Seconds any one network step (a name lookup, a repository request) may take. */
+const NETWORK_STEP_TIMEOUT_SECONDS = 15;
+/** Seconds the whole package installation may take. */
+const INSTALL_TIMEOUT_SECONDS = 900;
+
+/**
+ * The shell lines that install qemu-guest-agent with the family's package manager, with short
+ * timeouts and no retries: a guest without a usable network gives up at once instead of
+ * waiting on resolvers and mirrors for minutes.
+ */
+function boundedInstall(family: string): string {
+  const t = NETWORK_STEP_TIMEOUT_SECONDS;
+  if (family === "debian") {
+    const apt = `-o Acquire::Retries=0 -o Acquire::http::Timeout=${t} -o Acquire::https::Timeout=${t} -o Acquire::ftp::Timeout=${t}`;
+    return [
+      // Every repository host must resolve: apt would otherwise wait on each one in turn.
+      "for host in $(sed -n -e 's#^[[:space:]]*deb\\(-src\\)\\?[[:space:]]\\+\\(\\[[^]]*\\][[:space:]]\\+\\)\\?[a-z+]*://\\([^/:[:space:]]*\\).*#\\3#p' \\",
+      "    -e 's#^[[:space:]]*URIs:.*[a-z+]*://\\([^/:[:space:]]*\\).*#\\1#p' \\",
+      "    /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null | sort -u); do",
+      `  if ! bounded ${t} getent hosts "$host" >/dev/null; then`,
+      '    give_up "the package repository host $host cannot be resolved"',
+      "  fi",
+      "done",
+      `bounded ${INSTALL_TIMEOUT_SECONDS} apt-get ${apt} update || give_up "apt-get update failed"`,
+      `DEBIAN_FRONTEND=noninteractive bounded ${INSTALL_TIMEOUT_SECONDS} apt-get ${apt} -y install qemu-guest-agent || give_up "apt-get install failed"`,
+    ].join("\n");
+  }
+  if (family === "suse") {
+    return `bounded ${INSTALL_TIMEOUT_SECONDS} zypper --non-interactive install qemu-guest-agent || give_up "zypper install failed"`;
+  }
+  const options = `--setopt=retries=0 --setopt=timeout=${t}`;
+  return [
+    "if command -v dnf >/dev/null; then manager=dnf; else manager=yum; fi",
+    `bounded ${INSTALL_TIMEOUT_SECONDS} $manager ${options} -y install qemu-guest-agent || give_up "$manager install failed"`,
+  ].join("\n");
+}
+
+/**
+ * The firstboot script that installs and starts qemu-guest-agent, per family (virt-v2v's
+ * choices of package manager and service). virt-v2v's script can hold the first boot for
+ * minutes on a guest without network (the firstboot service is part of multi-user.target).
+ * This one never holds up the boot: under systemd it hands itself to a transient service and
+ * returns at once; and every network step is bounded (a default route within
+ * ROUTE_WAIT_SECONDS, each repository host resolvable, short timeouts, no retries), so a guest
+ * without network gives up quickly, saying why in ~root/virt-sysprep-firstboot.log.
+ */
 export function guestAgentInstallScript(family: string, distro: string, major: number): string {
-  const install =
-    family === "debian"
-      ? "apt-get update\nDEBIAN_FRONTEND=noninteractive apt-get -y install qemu-guest-agent"
-      : family === "suse"
-        ? "zypper --non-interactive install qemu-guest-agent"
-        : "if command -v dnf >/dev/null; then dnf -y install qemu-guest-agent; else yum -y install qemu-guest-agent; fi";
   const start =
     family === "debian"
       ? "service qemu-guest-agent start"
@@ -128,12 +169,34 @@ export function guestAgentInstallScript(family: string, distro: string, major: n
           : "systemctl start qemu-guest-agent";
   return `#!/bin/sh
 # Installed by virt-v2v (split-v2v): the QEMU guest agent lets the host talk to this guest.
-# Wait for the network (up to 2 minutes), as the package comes from the guest's repositories.
-for i in $(seq 1 120); do
-  if ip route 2>/dev/null | grep -q '^default'; then break; fi
-  sleep 1
-done
-${install}
+# The package comes from the guest's repositories, over the network, which a converted guest
+# may not have yet: this runs outside the boot, and gives up quickly without a network.
+unit=virt-v2v-install-qemu-guest-agent
+if [ -z "$V2V_DETACHED" ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
+  cp "$0" /run/$unit.sh &&
+    exec systemd-run --no-block --quiet --unit=$unit --description="Install the QEMU guest agent (virt-v2v)" \\
+      --setenv=V2V_DETACHED=1 /bin/sh /run/$unit.sh
+fi
+if [ -n "$V2V_DETACHED" ]; then
+  exec >>/root/virt-sysprep-firstboot.log 2>&1
+  trap 'rm -f /run/$unit.sh' EXIT
+fi
+give_up() {
+  echo "qemu-guest-agent was not installed: $1; install it when the guest has network access"
+  exit 0
+}
+bounded() {
+  limit=$1; shift
+  if command -v timeout >/dev/null; then timeout "$limit" "$@"; else "$@"; fi
+}
+if command -v ip >/dev/null; then
+  waited=0
+  until ip route show default 2>/dev/null | grep -q . || ip -6 route show default 2>/dev/null | grep -q .; do
+    [ $waited -ge ${ROUTE_WAIT_SECONDS} ] && give_up "no default route after ${ROUTE_WAIT_SECONDS} s"
+    sleep 1; waited=$((waited + 1))
+  done
+fi
+${boundedInstall(family)}
 ${start}
 `;
 }

@@ -44,6 +44,7 @@ export {
 export { buildDeviceMap, remapDevice, remapKernelArguments } from "./devices.js";
 export { packagesToRemove } from "./packages.js";
 export { initramfsModules } from "./initramfs.js";
+export { guestAgentInstallScript } from "./firstboot.js";
 
 /** augeas_init flag AUG_SAVE_BACKUP: keep FILE.augsave beside every file augeas changes. */
 const AUG_SAVE_BACKUP = 1;

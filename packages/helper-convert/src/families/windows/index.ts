@@ -23,6 +23,7 @@ import {
   disableParallelsDrivers,
   disableXenPvDrivers,
 } from "./registry-tweaks.js";
+import { refineWindowsInspection } from "./release.js";
 import { readInstalledSoftware } from "./software.js";
 import { staticIpScript } from "./static-ip.js";
 import { fixEfiSystemPartitions } from "./uefi.js";
@@ -48,6 +49,7 @@ export {
   xenPvUninstallCommand,
 } from "./software.js";
 export { sanitizeScriptName } from "./firstboot.js";
+export { windowsReleaseFromBuild } from "./release.js";
 export { ntfsHeadsForDiskSize } from "./ntfs.js";
 
 /**
@@ -110,6 +112,7 @@ export const windowsConverter: GuestConverter = {
     }
     return null;
   },
+  refineInspection: refineWindowsInspection,
   async convert(base) {
     const context = windowsContext(base);
     const { g, inspection, windows } = context;
