@@ -13,6 +13,13 @@ import { V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
 import { convertGuest } from "./convert.js";
 import { parseRootChoice } from "./inspect.js";
 import { parseNetworkMapping } from "./networks.js";
+import { EMPTY_KEY_STORE, askOnTerminal, parseKeyStore } from "./luks.js";
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-convert")
@@ -43,6 +50,12 @@ const argv = yargs(hideBin(process.argv))
     array: true,
     default: [] as string[],
     describe: "MAC:network|bridge:OUT",
+  })
+  .option("keys-from-stdin", {
+    type: "boolean",
+    default: false,
+    describe:
+      'Read the keys of encrypted devices from stdin: {"keys":[{"id":DEVICE|UUID|"all","key":…}],"passphrases":[…]}',
   })
   .option("cache-dir", { type: "string", describe: "Where to cache the KVM/TCG verdict" })
   .option("exit-with-parent", {
@@ -97,6 +110,8 @@ runHelper(
   "helper-v2v-convert",
   { verbose: argv.verbose, exitWithParent: argv["exit-with-parent"] },
   async (helper) => {
+    // Read before anything starts: a bad document fails at once.
+    const keys = argv["keys-from-stdin"] ? parseKeyStore(await readStdin()) : EMPTY_KEY_STORE;
     await convertGuest(
       {
         workdir: String(argv._[0]),
@@ -106,6 +121,10 @@ runHelper(
         verbose: argv.verbose,
         trace: argv.trace,
         askRoot: process.stdin.isTTY ? askRootOnTerminal : null,
+        keys,
+        // Only where the user is at a terminal (as the supervisor passes it on): a helper run
+        // by a program must never wait on a prompt nobody sees.
+        askKey: process.stdin.isTTY ? askOnTerminal : null,
       },
       {
         message: helper.message,

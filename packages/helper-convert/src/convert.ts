@@ -17,10 +17,13 @@ import {
   readMetadata,
   writeMetadata,
   type ConversionReport,
+  type MetadataIn,
   type MetadataOut,
   type TargetNic,
 } from "@split-v2v/metadata-schema";
-import { rm, writeFile } from "node:fs/promises";
+import { rm, truncate, writeFile } from "node:fs/promises";
+import { bareDataDisks, isBareDiskFailure, PLACEHOLDER_BYTES } from "./bare-disks.js";
+import { openEncryptedDevices, type KeyStore } from "./luks.js";
 import { selectConverter } from "./families/index.js";
 import {
   checkFreeSpace,
@@ -41,6 +44,10 @@ export interface ConvertOptions {
   /** libguestfs debug (-v) and trace (-x). */
   verbose: boolean;
   trace: boolean;
+  /** Keys for encrypted devices (--keys-from-stdin). */
+  keys: KeyStore;
+  /** Asks the user for a passphrase no key was given for (null: no terminal). */
+  askKey: ((device: string) => Promise<string | null>) | null;
   /** Asks the user to pick a root when there are several and --root ask (null: no terminal). */
   askRoot: ((roots: string[]) => Promise<string>) | null;
 }
@@ -56,6 +63,12 @@ export async function convertGuest(
   options: ConvertOptions,
   report: ConvertReporter,
 ): Promise<MetadataOut> {
+  /** Warnings from before the conversion starts, for metadata.out too. */
+  const earlyWarnings: string[] = [];
+  const warnEarly = (text: string): void => {
+    earlyWarnings.push(text);
+    report.warning(text);
+  };
   const metadataIn = await readMetadata("metadata.in", metadataInPath(options.workdir));
   const source = metadataIn.source;
   const mappedNics = mapNetworks(source.nics, options.networks);
@@ -63,41 +76,43 @@ export async function convertGuest(
   await ensureWorkingAccel({ cacheDir: options.cacheDir, warn: report.warning, log: report.log });
 
   report.message("Opening the source");
-  const g = await Guestfs.create();
-  let closed = false;
+  // The open handle, for the clean-up below (the appliance may be opened twice, see bare-disks.ts).
+  let g: Guestfs | null = null;
   // On an error or a signal, a libguestfs call may still be running on a worker thread, where
   // closing the handle would race with it: end the appliance (our child) instead, which makes
   // that call fail at once, and let the process exit.
   onCleanup("libguestfs appliance", () => {
-    if (!closed) killChildProcesses();
+    if (g !== null) killChildProcesses();
   });
-  g.onLog((kind, text) => report.log(`libguestfs ${kind}: ${text}`));
-  await g.setIdentifier("v2v");
-  if (options.verbose) await g.setVerbose(true);
-  if (options.trace) await g.setTrace(true);
-  // virt-v2v gives the appliance twice the default memory and up to 8 vCPUs: conversion runs
-  // package tools and initramfs rebuilds inside it.
-  await g.setMemsize((await g.getMemsize()) * 2);
-  await g.setSmp(Math.max(1, Math.min(8, os.availableParallelism())));
-  for (const disk of source.disks) {
-    await g.addDrive("", {
-      format: "raw",
-      protocol: "nbd",
-      server: [`unix:${path.join(options.workdir, disk.socket)}`],
-      cachemode: "unsafe",
-      discard: "besteffort",
-    });
-  }
   // nbdkit's cow-on-read (remote inputs) keys on this file: cache reads only during conversion.
   await writeFile(markerPath(options.workdir, "convert"), "");
-  await g.launch();
+  g = await openAppliance(options, source.disks, new Set(), report);
 
   report.message("Inspecting the source");
-  const roots = await g.inspectOs();
+  let roots: string[];
+  try {
+    roots = await g.inspectOs();
+  } catch (error) {
+    if (!isBareDiskFailure(error)) throw error;
+    const bare = await bareDataDisks(g);
+    if (bare.length === 0) throw error;
+    for (const index of bare) {
+      warnEarly(
+        `disk ${index + 1} has no partition table (raw data, or a filesystem on the whole disk): it is copied unmodified, and left out of inspection and conversion`,
+      );
+    }
+    report.log(
+      `inspection failed (${errorText(error)}); opening the appliance again without disks ${bare.map((i) => i + 1).join(", ")}`,
+    );
+    await g.close();
+    g = null;
+    g = await openAppliance(options, source.disks, new Set(bare), report);
+    roots = await g.inspectOs();
+  }
   const root = await chooseRoot(roots, options.root, options.askRoot);
   const inspected = await describeRoot(g, root);
   const converter = selectConverter(inspected);
-  await mountFilesystems(g, inspected, report.warning);
+  await mountFilesystems(g, inspected, warnEarly);
   const inspection = (await converter.refineInspection?.(g, inspected, report.log)) ?? inspected;
 
   report.message("Checking for sufficient free disk space in the guest");
@@ -108,7 +123,7 @@ export async function convertGuest(
     family: converter.family,
     converter: inspection.distro,
     changes: [],
-    warnings: [],
+    warnings: [...earlyWarnings],
   };
   const guestcaps = await converter.convert({
     g,
@@ -135,8 +150,11 @@ export async function convertGuest(
   await g.umountAll();
   await g.shutdown();
   await g.close();
-  closed = true;
+  g = null;
   await rm(markerPath(options.workdir, "convert"), { force: true });
+  for (const index of source.disks.keys()) {
+    await rm(placeholderPath(options.workdir, index), { force: true });
+  }
 
   report.message("Assigning disks to buses");
   const buses = assignBuses(source, guestcaps);
@@ -180,4 +198,59 @@ async function trimFilesystems(g: Guestfs, report: ConvertReporter): Promise<voi
       await g.umountAll();
     }
   }
+}
+
+function placeholderPath(workdir: string, index: number): string {
+  return path.join(workdir, `placeholder${index}.img`);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Launches the appliance on the overlays (the inNN sockets), with an empty placeholder disk in
+ * place of each disk in `placeholders` (bare-disks.ts), so that every disk keeps its name.
+ */
+async function openAppliance(
+  options: ConvertOptions,
+  disks: MetadataIn["source"]["disks"],
+  placeholders: ReadonlySet<number>,
+  report: ConvertReporter,
+): Promise<Guestfs> {
+  const g = await Guestfs.create();
+  g.onLog((kind, text) => report.log(`libguestfs ${kind}: ${text}`));
+  await g.setIdentifier("v2v");
+  if (options.verbose) await g.setVerbose(true);
+  if (options.trace) await g.setTrace(true);
+  // virt-v2v gives the appliance twice the default memory and up to 8 vCPUs: conversion runs
+  // package tools and initramfs rebuilds inside it.
+  await g.setMemsize((await g.getMemsize()) * 2);
+  await g.setSmp(Math.max(1, Math.min(8, os.availableParallelism())));
+  for (const [index, disk] of disks.entries()) {
+    if (placeholders.has(index)) {
+      const file = placeholderPath(options.workdir, index);
+      await writeFile(file, "");
+      await truncate(file, PLACEHOLDER_BYTES);
+      await g.addDrive(file, { format: "raw" });
+      continue;
+    }
+    await g.addDrive("", {
+      format: "raw",
+      protocol: "nbd",
+      server: [`unix:${path.join(options.workdir, disk.socket)}`],
+      cachemode: "unsafe",
+      discard: "besteffort",
+    });
+  }
+  await g.launch();
+  if (placeholders.size > 0) {
+    const devices = await g.listDevices();
+    for (const index of placeholders) {
+      const device = devices[index];
+      if (device !== undefined) await g.partInit(device, "mbr");
+    }
+  }
+  await openEncryptedDevices(g, options.keys, { log: report.log, ask: options.askKey });
+  return g;
 }

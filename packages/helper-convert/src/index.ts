@@ -12,4 +12,8 @@ export {
   packagesToRemove,
   initramfsModules,
   guestAgentInstallScript,
+  configuredInterfaceNames,
+  linkFileText,
+  pinNames,
+  udevRuleLine,
 } from "./families/linux/index.js";

@@ -5,7 +5,11 @@ import type { MetadataIn } from "@split-v2v/metadata-schema";
 import { execa } from "execa";
 import {
   buildDeviceMap,
+  configuredInterfaceNames,
   guestAgentInstallScript,
+  linkFileText,
+  pinNames,
+  udevRuleLine,
   initramfsModules,
   packagesToRemove,
   remapDevice,
@@ -158,4 +162,86 @@ test("the Debian script finds every repository host of sources.list, .list and d
     "security.debian.org",
     "src.example.org",
   ]);
+});
+
+test("network names: every stack's configuration is read; aliases, VLANs, eth* and lo are not pinned", () => {
+  const names = configuredInterfaceNames([
+    {
+      path: "/etc/network/interfaces",
+      text: "auto lo\niface lo inet loopback\n\nallow-hotplug ens192\niface ens192 inet static\n  address 10.1.2.3/24\n# iface ens999 inet dhcp\n",
+    },
+    {
+      path: "/etc/network/interfaces.d/vlan",
+      text: "auto ens224.100\niface ens224.100 inet dhcp\niface ens192:1 inet static\n",
+    },
+    {
+      path: "/etc/NetworkManager/system-connections/Wired.nmconnection",
+      text: "[connection]\nid=Wired\ntype=ethernet\ninterface-name=ens256\n",
+    },
+    {
+      path: "/etc/sysconfig/network-scripts/ifcfg-ens161",
+      text: 'DEVICE="ens161"\nBOOTPROTO=dhcp\n',
+    },
+    { path: "/etc/sysconfig/network-scripts/ifcfg-eth0", text: "DEVICE=eth0\n" },
+    {
+      path: "/etc/netplan/50-cloud-init.yaml",
+      text: [
+        "network:",
+        "  version: 2",
+        "  ethernets:",
+        "    ens33:",
+        "      dhcp4: true",
+        "    lan:",
+        "      match:",
+        "        macaddress: 00:50:56:00:00:01",
+        "      set-name: lan0",
+        "  bridges:",
+        "    br0:",
+        "      interfaces: [ens33]",
+      ].join("\n"),
+    },
+    {
+      path: "/etc/systemd/network/20-wired.network",
+      text: "[Match]\nName=enp11s0 en*\n\n[Network]\nDHCP=yes\n",
+    },
+  ]);
+  assert.deepEqual(names, ["enp11s0", "ens33", "ens161", "ens192", "ens224", "ens256"]);
+});
+
+test("network names are paired with the source NICs in order, by MAC; one MAC-less NIC by driver", () => {
+  const nic = (mac: string | null) => ({
+    mac,
+    model: "vmxnet3",
+    network: "VM Network",
+    networkType: "network" as const,
+  });
+  assert.deepEqual(
+    pinNames(["ens192", "ens224"], [nic("00:50:56:AA:BB:01"), nic("00:50:56:aa:bb:02")]),
+    {
+      pinned: [
+        { name: "ens192", mac: "00:50:56:aa:bb:01" },
+        { name: "ens224", mac: "00:50:56:aa:bb:02" },
+      ],
+      unpaired: [],
+    },
+  );
+  assert.deepEqual(pinNames(["ens192", "ens224"], [nic("00:50:56:aa:bb:01")]), {
+    pinned: [{ name: "ens192", mac: "00:50:56:aa:bb:01" }],
+    unpaired: ["ens224"],
+  });
+  assert.deepEqual(pinNames(["ens192"], [nic(null)]), {
+    pinned: [{ name: "ens192", mac: null }],
+    unpaired: [],
+  });
+
+  const link = linkFileText({ name: "ens192", mac: "00:50:56:aa:bb:01" }, "virtio_net");
+  assert.match(
+    link,
+    /^\[Match\]\nMACAddress=00:50:56:aa:bb:01\nDriver=virtio_net\n\n\[Link\]\nName=ens192\n$/m,
+  );
+  assert.doesNotMatch(linkFileText({ name: "ens192", mac: null }, "virtio_net"), /MACAddress/);
+  assert.equal(
+    udevRuleLine({ name: "ens192", mac: "00:50:56:aa:bb:01" }, "virtio_net"),
+    'SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="00:50:56:aa:bb:01", ATTR{type}=="1", NAME="ens192"',
+  );
 });

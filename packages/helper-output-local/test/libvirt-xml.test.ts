@@ -256,6 +256,18 @@ test("osinfo URLs follow virt-v2v 2.2's table", () => {
     }),
     "http://microsoft.com/win/2k19",
   );
+  // NT 10.0: the release the conversion decided by build number.
+  for (const [osinfo, id] of [
+    ["win11", "11"],
+    ["win10", "10"],
+    ["win2k22", "2k22"],
+    ["win2k25", "2k25"],
+  ] as const) {
+    assert.equal(
+      url({ type: "windows", distro: "windows", majorVersion: 10, minorVersion: 0, osinfo }),
+      `http://microsoft.com/win/${id}`,
+    );
+  }
   assert.equal(
     url({
       type: "windows",

@@ -98,6 +98,11 @@ export const CALLS = {
   vfsType: ["string", "char *guestfs_vfs_type (guestfs_h *g, const char *mountable)"],
   vfsLabel: ["string", "char *guestfs_vfs_label (guestfs_h *g, const char *mountable)"],
   vfsUuid: ["string", "char *guestfs_vfs_uuid (guestfs_h *g, const char *mountable)"],
+  cryptsetupOpen: ["void", "int guestfs_cryptsetup_open_argv (guestfs_h *g, const char *device, const char *key, const char *mapname, const struct guestfs_cryptsetup_open_argv *optargs)"],
+  luksUuid: ["string", "char *guestfs_luks_uuid (guestfs_h *g, const char *device)"],
+  lvmScan: ["void", "int guestfs_lvm_scan (guestfs_h *g, int activate)"],
+  lvs: ["strings", "char **guestfs_lvs (guestfs_h *g)"],
+  partInit: ["void", "int guestfs_part_init (guestfs_h *g, const char *device, const char *parttype)"],
   partDisk: ["void", "int guestfs_part_disk (guestfs_h *g, const char *device, const char *parttype)"],
   partGetParttype: ["string", "char *guestfs_part_get_parttype (guestfs_h *g, const char *device)"],
   partGetGptType: ["string", "char *guestfs_part_get_gpt_type (guestfs_h *g, const char *device, int partnum)"],
@@ -205,6 +210,10 @@ export const OPTARG_STRUCTS = {
     ["discard", "const char *"],
     ["copyonread", "int"],
     ["blocksize", "int"],
+  ],
+  guestfs_cryptsetup_open_argv: [
+    ["readonly", "int"],
+    ["crypttype", "const char *"],
   ],
   guestfs_fstrim_argv: [
     ["offset", "int64_t"],

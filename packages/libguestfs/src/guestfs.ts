@@ -527,6 +527,33 @@ export class Guestfs {
   vfsUuid(mountable: string): Promise<string> {
     return this.call("vfsUuid", mountable);
   }
+  /**
+   * Opens an encrypted device as /dev/mapper/MAPNAME. The key never reaches a log: libguestfs
+   * prints key arguments as "***" in its trace.
+   */
+  cryptsetupOpen(
+    device: string,
+    key: string,
+    mapname: string,
+    options: { readonly?: boolean; crypttype?: string } = {},
+  ): Promise<void> {
+    return this.call("cryptsetupOpen", device, key, mapname, options);
+  }
+  luksUuid(device: string): Promise<string> {
+    return this.call("luksUuid", device);
+  }
+  /** Rescans for volume groups (after opening encrypted PVs), activating them when asked. */
+  lvmScan(activate: boolean): Promise<void> {
+    return this.call("lvmScan", activate ? 1 : 0);
+  }
+  /** Logical volumes, as /dev/VG/LV. */
+  lvs(): Promise<string[]> {
+    return this.call("lvs");
+  }
+  /** An empty partition table on the device; parttype "mbr"/"msdos" or "gpt". */
+  partInit(device: string, parttype: string): Promise<void> {
+    return this.call("partInit", device, parttype);
+  }
   /** One partition over the whole device; parttype "mbr"/"msdos" or "gpt". */
   partDisk(device: string, parttype: string): Promise<void> {
     return this.call("partDisk", device, parttype);

@@ -38,6 +38,8 @@ export interface HelperLaunch {
   reporter: Reporter;
   /** The helper may ask the user a question on the terminal (helper-v2v-convert --root ask). */
   interactive?: boolean;
+  /** Written to the helper's stdin (secrets: never on its command line, never logged). */
+  input?: string;
   env?: Record<string, string>;
 }
 
@@ -52,7 +54,9 @@ export function startHelper(launch: HelperLaunch): HelperRun {
   ];
   logger.info(`running: ${process.execPath} ${argv.join(" ")}`);
   const child: ResultPromise = execa(process.execPath, argv, {
-    stdin: launch.interactive && process.stdin.isTTY ? "inherit" : "ignore",
+    ...(launch.input !== undefined
+      ? { input: launch.input }
+      : { stdin: launch.interactive && process.stdin.isTTY ? "inherit" : "ignore" }),
     stdout: "pipe",
     stderr: "pipe",
     buffer: false,

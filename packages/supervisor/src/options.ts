@@ -4,6 +4,7 @@
  */
 import yargs from "yargs";
 import { UserError, V2V_PARSER_CONFIGURATION } from "@split-v2v/common";
+import { parseKeySelector } from "./keys.js";
 import { defaultParallelism, type RunOptions } from "./run.js";
 
 export type ParsedCommand =
@@ -173,11 +174,7 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
       "the --in-place option has been replaced by a separate program called virt-v2v-in-place, which split-v2v does not provide yet",
     );
   }
-  if (many("key").length > 0 || flag("keys-from-stdin")) {
-    throw new UserError(
-      "--key / --keys-from-stdin: LUKS-encrypted guests are not supported yet by split-v2v",
-    );
-  }
+  const keySelectors = many("key").map(parseKeySelector);
   for (const vddk of VDDK_OPTIONS) {
     if (single(vddk) !== undefined)
       throw new UserError(`--${vddk}: -it vddk is not implemented yet in split-v2v`);
@@ -241,6 +238,8 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
       networks: many("network"),
       bridges: many("bridge"),
       macs: many("mac"),
+      keySelectors,
+      keysFromStdin: flag("keys-from-stdin"),
       parallel,
     },
   };

@@ -25,6 +25,7 @@ import {
   type InputRequest,
   type OutputRequest,
 } from "./modes.js";
+import { gatherKeys, type KeySelector } from "./keys.js";
 import { printSourceText } from "./print-source.js";
 import type { Reporter } from "./reporter.js";
 
@@ -38,6 +39,9 @@ export interface RunOptions {
   networks: string[];
   bridges: string[];
   macs: string[];
+  /** --key selectors and --keys-from-stdin: keys for encrypted devices. */
+  keySelectors: KeySelector[];
+  keysFromStdin: boolean;
   parallel: number;
 }
 
@@ -88,6 +92,11 @@ export async function runConversion(
   const inputArgs = inputMode.helperArgs(options.input);
   const outputArgs = outputMode === null ? [] : outputMode.helperArgs(options.output);
 
+  // Key files and stdin are read now: a missing key file fails before anything starts.
+  const keys = options.printSource
+    ? null
+    : await gatherKeys(options.keySelectors, options.keysFromStdin);
+
   const workdir = await createWorkdir(state);
   const log = (stage: string) => path.join(logsDir(workdir), `${stage}.log`);
   const running: HelperRun[] = [];
@@ -95,7 +104,13 @@ export async function runConversion(
     // Output first, so its servers are gone before the input's.
     for (const helper of [...running].reverse()) await helper.stop();
   });
-  const start = (stage: string, script: string, args: string[], interactive = false) => {
+  const start = (
+    stage: string,
+    script: string,
+    args: string[],
+    interactive = false,
+    input?: string,
+  ) => {
     const helper = startHelper({
       stage,
       script,
@@ -104,6 +119,7 @@ export async function runConversion(
       verbose: options.verbose,
       reporter,
       interactive,
+      ...(input === undefined ? {} : { input }),
     });
     running.push(helper);
     return helper;
@@ -131,7 +147,14 @@ export async function runConversion(
   for (const bridge of options.bridges) convertArgs.push("--bridge", bridge);
   for (const mac of options.macs) convertArgs.push("--mac", mac);
   if (options.trace) convertArgs.push("--trace");
-  await start("3-convert", helperScript("@split-v2v/helper-convert"), convertArgs, true).finished;
+  if (keys !== null) convertArgs.push("--keys-from-stdin");
+  await start(
+    "3-convert",
+    helperScript("@split-v2v/helper-convert"),
+    convertArgs,
+    true,
+    keys === null ? undefined : JSON.stringify(keys),
+  ).finished;
 
   reporter.message(`Setting up the destination: ${outputMode.description(options.output)}`);
   const setup = start("4-output-setup", outputScript, ["setup", workdir, ...outputArgs]);

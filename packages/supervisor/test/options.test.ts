@@ -106,3 +106,38 @@ test("modes: implemented ones select a helper, known others are refused by name"
     /no -io \(input options\) are allowed here/,
   );
 });
+
+test("--key takes virt-v2v's selectors; a malformed one is refused without echoing its secret", () => {
+  const command = parseCommandLine([
+    "-i",
+    "disk",
+    "x",
+    "-o",
+    "null",
+    "--key",
+    "/dev/sda2:key:pass:with:colons",
+    "--key",
+    "6a1e-uuid:file:/etc/key",
+    "--key",
+    "all:key:",
+    "--keys-from-stdin",
+  ]);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  assert.deepEqual(command.run.keySelectors, [
+    { id: "/dev/sda2", method: "key", key: "pass:with:colons" },
+    { id: "6a1e-uuid", method: "file", file: "/etc/key" },
+    { id: "all", method: "key", key: "" },
+  ]);
+  assert.equal(command.run.keysFromStdin, true);
+  for (const bad of ["/dev/sda2", "/dev/sda2:password:secret", ":key:secret", "/dev/sda2:file:"]) {
+    assert.throws(
+      () => parseCommandLine(["-i", "disk", "x", "--key", bad]),
+      (error: unknown) =>
+        error instanceof UserError &&
+        /^invalid selector string for --key/.test(error.message) &&
+        !error.message.includes("secret"),
+      bad,
+    );
+  }
+});

@@ -7,7 +7,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, readdir } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 
@@ -62,6 +63,8 @@ async function convert(
   /** Makes the virtio-win to use in a scratch directory; returns what VIRTIO_WIN names. */
   virtioWin: (scratch: string) => Promise<string>,
   extraArgs: string[] = [],
+  /** More disks of the guest, after its system disk (made in the sandbox's fixtures dir). */
+  extraDisks: (fixtures: string) => Promise<string[]> = () => Promise.resolve([]),
 ): Promise<Conversion> {
   const guest = await phonyWindowsGuest(variant);
   if (guest === null) throw new Error("phony Windows guest unavailable");
@@ -70,6 +73,7 @@ async function convert(
   const fixtures = path.join(path.dirname(sandbox.out), "fixtures");
   await mkdir(fixtures);
   const before = await sha256(guest.path);
+  const moreDisks = await extraDisks(fixtures);
   const result = await execa(
     process.execPath,
     [
@@ -77,6 +81,7 @@ async function convert(
       "-i",
       "disk",
       guest.path,
+      ...moreDisks,
       "-o",
       "local",
       "-os",
@@ -346,3 +351,62 @@ test("a damaged registry hive stops the conversion with a clear error, before an
   assert.deepEqual(await readdir(run.sandbox.out), [], "nothing written to the output");
   assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
 });
+
+test("Windows 11 (build 22631) gets Windows 11's drivers; data disks without a partition table are copied as they are", async (t) => {
+  const reason = unavailable() ?? (await expectedVirtioListingUnavailable("win10"));
+  if (reason !== null) return t.skip(reason);
+  // Two data disks that libguestfs 1.48's inspection (and so virt-v2v 2.2) stops on: raw
+  // application data, and NTFS on the whole disk (mkntfs from ntfs-3g).
+  const dataDisks = async (fixtures: string): Promise<string[]> => {
+    const raw = path.join(fixtures, "database-volume.img");
+    await writeFile(raw, randomBytes(8 * 1024 * 1024));
+    const ntfs = path.join(fixtures, "whole-disk-ntfs.img");
+    await writeFile(ntfs, Buffer.alloc(0));
+    await execa("truncate", ["-s", "64M", ntfs]);
+    await execa("mkntfs", ["--fast", "--force", "--quiet", "--label", "DATA", ntfs]);
+    return [raw, ntfs];
+  };
+  let dataSources: string[] = [];
+  const run = await convert(t, "win11", fakeVirtioWinTree, [], async (fixtures) => {
+    dataSources = await dataDisks(fixtures);
+    return dataSources;
+  });
+  assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  assert.ok(run.sourceUnchanged, "the source image is unchanged");
+  assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
+  for (const disk of [2, 3]) {
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^virt-v2v: warning: disk ${disk} has no partition table \\(raw data, or a filesystem on the whole disk\\): it is copied unmodified`,
+        "m",
+      ),
+    );
+  }
+  assert.ok(messages(run.stdout).includes("Converting Windows 11 Pro to run on KVM"), run.stdout);
+  assert.ok(messages(run.stdout).includes("Copying disk 3/3"));
+  // The data disks arrive byte for byte as they were.
+  for (const [index, letter] of ["b", "c"].entries()) {
+    const target = path.join(run.sandbox.out, `win11-sd${letter}`);
+    assert.equal(await sha256(target), await sha256(dataSources[index]!), `disk ${index + 2}`);
+  }
+  // Windows 11's driver set is Windows 10's without the QXL display driver (virtio-win has no
+  // w11 build of it) and with the SM bus driver (w11 only): upstream's test-phony-win11-ls.txt.
+  const win10 = (await expectedVirtioListing("win10")) ?? [];
+  const expected = [
+    ...win10.filter((name) => !name.startsWith("qxldod.")),
+    "smbus.cat",
+    "smbus.inf",
+  ];
+  const hive = path.join(path.dirname(run.sandbox.out), "SYSTEM");
+  const answers = await readBack(run.disk, { drivers: `ls ${VIRTIO_DIR}` }, hive);
+  assert.deepEqual(answers.drivers?.split("\n"), expected.sort());
+  assert.match(run.xml, /<libosinfo:os id='http:\/\/microsoft.com\/win\/11'\/>/);
+  assert.equal((run.xml.match(/<disk type='file' device='disk'>/g) ?? []).length, 3);
+});
+
+async function expectedVirtioListingUnavailable(os: string): Promise<string | null> {
+  return (await expectedVirtioListing(os)) === null
+    ? `upstream's expected listing test-phony-${os}-ls.txt is not in ../shared/testdata`
+    : null;
+}

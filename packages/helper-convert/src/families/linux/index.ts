@@ -33,6 +33,7 @@ import {
   removeDeviceCaches,
   scheduleSelinuxRelabel,
 } from "./tweaks.js";
+import { keepNetworkNames } from "./network-names.js";
 import { fixUefiFallbackPath } from "./uefi.js";
 
 export {
@@ -45,6 +46,7 @@ export { buildDeviceMap, remapDevice, remapKernelArguments } from "./devices.js"
 export { packagesToRemove } from "./packages.js";
 export { initramfsModules } from "./initramfs.js";
 export { guestAgentInstallScript } from "./firstboot.js";
+export { configuredInterfaceNames, linkFileText, pinNames, udevRuleLine } from "./network-names.js";
 
 /** augeas_init flag AUG_SAVE_BACKUP: keep FILE.augsave beside every file augeas changes. */
 const AUG_SAVE_BACKUP = 1;
@@ -67,7 +69,13 @@ async function remapBlockDevices(
     );
   context.log(`block device map: ${[...map].map(([from, to]) => `${from} → ${to}`).join(", ")}`);
   let changed = false;
-  for (const pattern of ["/files/etc/fstab/*/spec", ...bootloader.augeasDevicePaths]) {
+  // crypttab too: an encrypted device named /dev/sdaN there would not be found at boot.
+  const patterns = [
+    "/files/etc/fstab/*/spec",
+    "/files/etc/crypttab/*/device",
+    ...bootloader.augeasDevicePaths,
+  ];
+  for (const pattern of patterns) {
     for (const path of await g.augMatch(pattern)) {
       const value = await g.augGet(path);
       // Kernel command lines hold several arguments; other settings hold one device name.
@@ -222,6 +230,8 @@ export const linuxConverter: GuestConverter = {
       caps.blockBus === "virtio-blk" ? "virtio_blk" : "ata_piix",
       caps.netBus === "virtio-net" ? "virtio_net" : "e1000",
     );
+    // Before the initramfs is rebuilt: initramfs-tools and dracut copy the .link files in.
+    await keepNetworkNames(context, caps.netBus);
     await rebuildInitramfs(context, kernel, family, inspection.root);
     await removeDeviceCaches(context);
     await scheduleSelinuxRelabel(context);
