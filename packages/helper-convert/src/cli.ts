@@ -57,6 +57,11 @@ const argv = yargs(hideBin(process.argv))
     describe:
       'Read the keys of encrypted devices from stdin: {"keys":[{"id":DEVICE|UUID|"all","key":…}],"passphrases":[…]}',
   })
+  .option("echo-keys", {
+    type: "boolean",
+    default: false,
+    describe: "Show the passphrases typed at the terminal prompt",
+  })
   .option("cache-dir", { type: "string", describe: "Where to cache the KVM/TCG verdict" })
   .option("exit-with-parent", {
     type: "boolean",
@@ -124,7 +129,7 @@ runHelper(
         keys,
         // Only where the user is at a terminal (as the supervisor passes it on): a helper run
         // by a program must never wait on a prompt nobody sees.
-        askKey: process.stdin.isTTY ? askOnTerminal : null,
+        askKey: process.stdin.isTTY ? (device) => askOnTerminal(device, argv["echo-keys"]) : null,
       },
       {
         message: helper.message,

@@ -12,6 +12,7 @@ export {
   packagesToRemove,
   initramfsModules,
   guestAgentInstallScript,
+  applianceDiskNames,
   configuredInterfaceNames,
   linkFileText,
   pinNames,

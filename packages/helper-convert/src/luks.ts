@@ -153,10 +153,10 @@ export async function openEncryptedDevices(
 }
 
 /**
- * Reads a passphrase from the user's terminal with echo off, as virt-v2v does when no key was
- * given; null when there is no terminal.
+ * Reads a passphrase from the user's terminal with echo off (on with --echo-keys), as virt-v2v
+ * does when no key was given; null when there is no terminal.
  */
-export async function askOnTerminal(device: string): Promise<string | null> {
+export async function askOnTerminal(device: string, echo = false): Promise<string | null> {
   let tty;
   try {
     tty = await open("/dev/tty", "r+");
@@ -164,7 +164,7 @@ export async function askOnTerminal(device: string): Promise<string | null> {
     return null;
   }
   try {
-    await execa("stty", ["-echo"], { stdin: { file: "/dev/tty" }, reject: false });
+    if (!echo) await execa("stty", ["-echo"], { stdin: { file: "/dev/tty" }, reject: false });
     await tty.write(`Enter key or passphrase ("${device}"): `);
     const chunks: Buffer[] = [];
     const buffer = Buffer.alloc(1);
@@ -176,7 +176,7 @@ export async function askOnTerminal(device: string): Promise<string | null> {
     await tty.write("\n");
     return Buffer.concat(chunks).toString("utf8").replace(/\r$/, "");
   } finally {
-    await execa("stty", ["echo"], { stdin: { file: "/dev/tty" }, reject: false });
+    if (!echo) await execa("stty", ["echo"], { stdin: { file: "/dev/tty" }, reject: false });
     await tty.close();
   }
 }

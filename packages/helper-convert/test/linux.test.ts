@@ -4,6 +4,7 @@ import type { Application2 } from "@split-v2v/libguestfs";
 import type { MetadataIn } from "@split-v2v/metadata-schema";
 import { execa } from "execa";
 import {
+  applianceDiskNames,
   buildDeviceMap,
   configuredInterfaceNames,
   guestAgentInstallScript,
@@ -244,4 +245,23 @@ test("network names are paired with the source NICs in order, by MAC; one MAC-le
     udevRuleLine({ name: "ens192", mac: "00:50:56:aa:bb:01" }, "virtio_net"),
     'SUBSYSTEM=="net", ACTION=="add", DRIVERS=="?*", ATTR{address}=="00:50:56:aa:bb:01", ATTR{type}=="1", NAME="ens192"',
   );
+});
+
+test("the appliance's disk names follow the SCSI target libguestfs gave each disk, in any kernel order", () => {
+  const sys = "/sys/devices/pci0000:00/0000:00:03.0/virtio1/host2";
+  // The kernel enumerated the second disk first and the appliance's own disk (target 2) between.
+  const listing = [
+    `sda ${sys}/target2:0:1/2:0:1:0`,
+    `sdb ${sys}/target2:0:2/2:0:2:0`,
+    `sdc ${sys}/target2:0:0/2:0:0:0`,
+  ].join("\n");
+  assert.deepEqual(
+    [...(applianceDiskNames(listing, ["vda", "vdb"]) ?? [])],
+    [
+      ["sda", "vdb"],
+      ["sdc", "vda"],
+    ],
+  );
+  // A disk missing from the listing: no map (the caller falls back).
+  assert.equal(applianceDiskNames(`sda ${sys}/target2:0:0/2:0:0:0`, ["vda", "vdb"]), null);
 });

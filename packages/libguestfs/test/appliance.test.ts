@@ -249,6 +249,32 @@ describe("one appliance on a scratch disk and an NBD disk", () => {
     await assert.rejects(g.augGet("/files/etc/fstab/1/spec"), GuestfsError, "augeas is closed");
   });
 
+  it("an augeas save that fails says which file and why; grub1's default goes before the entries", async () => {
+    const g = guest();
+    // Fedora's grub1 configuration as virt-v2v's phony Fedora guest has it: entries only.
+    await g.mkdirP("/boot/grub");
+    const entries =
+      "title Fedora\n    root (hd0,0)\n    kernel /vmlinuz-5.19\n    initrd /initramfs-5.19.img\n";
+    await g.write("/boot/grub/grub.conf", entries);
+    await g.augInit("/", 0);
+    const config = "/files/boot/grub/grub.conf";
+    // augeas appends a new "default" after the entries, where grub1's lens cannot put it; its
+    // own error says only "No error".
+    await g.augSet(`${config}/default`, "0");
+    await assert.rejects(g.augSave(), (error: unknown) => {
+      assert.ok(error instanceof GuestfsError);
+      assert.match(error.message, /^augeas could not save \/boot\/grub\/grub\.conf: put_failed/);
+      assert.doesNotMatch(error.message, /No error/);
+      return true;
+    });
+    await g.augRm(`${config}/default`);
+    await g.augInsert(`${config}/*[1]`, "default", true);
+    await g.augSet(`${config}/default`, "0");
+    await g.augSave();
+    await g.augClose();
+    assert.equal(await g.cat("/boot/grub/grub.conf"), `default 0\n${entries}`);
+  });
+
   it("a command that fails in the guest throws GuestfsError with libguestfs's message", async () => {
     await assert.rejects(guest().command(["/bin/no-such-program", "arg"]), (error: unknown) => {
       assert.ok(error instanceof GuestfsError);

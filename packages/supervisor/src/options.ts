@@ -240,6 +240,7 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
       macs: many("mac"),
       keySelectors,
       keysFromStdin: flag("keys-from-stdin"),
+      echoKeys: flag("echo-keys"),
       parallel,
     },
   };
@@ -262,6 +263,9 @@ Options:
   -i <disk>                           Set input mode (default: libvirt, not available yet)
   -if <format>                        Input format
   -io <option[=value]>                Set option for input mode
+  --echo-keys                         Don’t turn off echo for passphrases
+  --key <SELECTOR>                    Specify a LUKS key
+  --keys-from-stdin                   Read passphrases from stdin
   --mac <mac:network|bridge:out>      Map NIC to network or bridge
   --machine-readable[=format]         Make output machine readable
   -n, --network <in:out>              Map network ‘in’ to ‘out’

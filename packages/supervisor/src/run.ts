@@ -42,6 +42,8 @@ export interface RunOptions {
   /** --key selectors and --keys-from-stdin: keys for encrypted devices. */
   keySelectors: KeySelector[];
   keysFromStdin: boolean;
+  /** --echo-keys: passphrases typed at the terminal prompt are shown. */
+  echoKeys: boolean;
   parallel: number;
 }
 
@@ -148,6 +150,7 @@ export async function runConversion(
   for (const mac of options.macs) convertArgs.push("--mac", mac);
   if (options.trace) convertArgs.push("--trace");
   if (keys !== null) convertArgs.push("--keys-from-stdin");
+  if (options.echoKeys) convertArgs.push("--echo-keys");
   await start(
     "3-convert",
     helperScript("@split-v2v/helper-convert"),

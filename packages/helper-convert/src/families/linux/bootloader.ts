@@ -5,7 +5,7 @@
 import { UserError } from "@split-v2v/common";
 import type { ConversionContext } from "../family.js";
 import type { LinuxFamily } from "./family.js";
-import { firstFile, runInGuest } from "./guest-files.js";
+import { firstFile, runInGuest, saveAugeas } from "./guest-files.js";
 
 export interface Bootloader {
   kind: "grub2" | "grub1";
@@ -15,6 +15,8 @@ export interface Bootloader {
   augeasDevicePaths: readonly string[];
   /** Files whose root=/resume= arguments must follow the device renaming (generated configs, BLS entries). */
   kernelArgumentFiles: readonly string[];
+  /** Besides `config`, the files `regenerate` rewrites (grub2's grubenv, kernelopts on RHEL). */
+  regeneratedFiles: readonly string[];
   /** Regenerates `config` with the guest's own tool; false if the guest has none. */
   regenerate(context: ConversionContext): Promise<boolean>;
 }
@@ -46,6 +48,7 @@ export async function detectBootloader(
       config: grub2,
       augeasDevicePaths: GRUB2_DEVICE_PATHS,
       kernelArgumentFiles: [grub2, ...bls, ...(grubenv ? [grubenv] : [])],
+      regeneratedFiles: grubenv ? [grubenv] : [],
       async regenerate(ctx) {
         // Debian's wrapper first, then the distribution's grub-mkconfig.
         if (family === "debian") {
@@ -78,6 +81,7 @@ export async function detectBootloader(
       config: grub1,
       augeasDevicePaths: [`/files${grub1}/title/kernel/root`, `/files${grub1}/title/kernel/resume`],
       kernelArgumentFiles: [grub1],
+      regeneratedFiles: [],
       regenerate: () => Promise.resolve(false),
     };
   }
@@ -116,7 +120,7 @@ export async function setDefaultKernel(
           await g.augInsert(`${config}/*[1]`, "default", true);
         }
         await g.augSet(`${config}/default`, String(index));
-        await g.augSave();
+        await saveAugeas(context);
         context.recordChange(bootloader.config, `default entry ${index} (${vmlinuz})`);
         return;
       }

@@ -5,7 +5,7 @@
 import type { Application2 } from "@split-v2v/libguestfs";
 import type { ConversionContext } from "../family.js";
 import type { LinuxFamily } from "./family.js";
-import { runInGuest } from "./guest-files.js";
+import { runInGuest, saveAugeas } from "./guest-files.js";
 
 /** The packages to remove: virt-v2v's lists for VMware, VirtualBox, Xen and Parallels. */
 export function packagesToRemove(apps: readonly Application2[], family: LinuxFamily): string[] {
@@ -96,5 +96,5 @@ export async function disableVmwareRepositories(context: ConversionContext): Pro
     await g.augSet(`${repo}/enabled`, "0");
     context.recordChange(repo.replace(/^\/files/, ""), "disabled the VMware yum repository");
   }
-  if (repos.length > 0) await g.augSave();
+  if (repos.length > 0) await saveAugeas(context);
 }

@@ -3,6 +3,7 @@
  * the new devices, the serial console, SELinux relabelling.
  */
 import type { ConversionContext } from "../family.js";
+import { saveAugeas } from "./guest-files.js";
 
 /** blkid and LVM caches remember the old devices; the guest rebuilds them at boot. */
 export async function removeDeviceCaches(context: ConversionContext): Promise<void> {
@@ -48,7 +49,7 @@ export async function configureModuleAliases(
     );
     changed = true;
   }
-  if (changed) await g.augSave();
+  if (changed) await saveAugeas(context);
 }
 
 /**
@@ -80,7 +81,7 @@ export async function configureSerialConsole(
     context.recordChange("/etc/inittab", "getty on ttyS0");
     changed = true;
   }
-  if (changed) await g.augSave();
+  if (changed) await saveAugeas(context);
 }
 
 /** SELinux guests need their labels fixed for the files we wrote: relabel at next boot. */
@@ -114,7 +115,7 @@ export async function configureDisplayDriver(context: ConversionContext): Promis
     await g.augRm(node);
   }
   if (drivers.length === 0) return;
-  await g.augSave();
+  await saveAugeas(context);
   context.recordChange(xorgConf, "display driver set to modesetting");
   if (!(await g.isFile("/usr/bin/X")) && !(await g.isFile("/usr/bin/X11/X"))) {
     context.warning(
