@@ -19,6 +19,8 @@ PACKAGES=(
   # an sshd on 127.0.0.1 for -i vmx -it ssh, zip for test OVAs, xorriso for a virtio-win ISO.
   debootstrap initramfs-tools-core rpm libguestfs-dev
   openssh-server openssh-client openssl zip xorriso
+  # ifquery, to check the ifupdown configuration the Linux converter writes.
+  ifupdown
 )
 
 missing=()

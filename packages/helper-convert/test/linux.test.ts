@@ -2,9 +2,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Application2 } from "@split-v2v/libguestfs";
 import type { MetadataIn } from "@split-v2v/metadata-schema";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { execa } from "execa";
 import {
   applianceDiskNames,
+  commentOutStanzas,
+  ifupdownStanza,
+  networkManagerKeyfile,
+  netplanFile,
+  networkdFile,
   buildDeviceMap,
   configuredInterfaceNames,
   guestAgentInstallScript,
@@ -207,6 +215,11 @@ test("network names: every stack's configuration is read; aliases, VLANs, eth* a
     },
   ]);
   assert.deepEqual(names, ["enp11s0", "ens33", "ens161", "ens192", "ens224", "ens256"]);
+  // A lone eth0 (net.ifnames=0, or udev's old persistent rules) is kept; several are not.
+  const eth = (text: string) =>
+    configuredInterfaceNames([{ path: "/etc/network/interfaces", text }]);
+  assert.deepEqual(eth("auto eth0\niface eth0 inet dhcp\n"), ["eth0"]);
+  assert.deepEqual(eth("iface eth0 inet dhcp\niface eth1 inet dhcp\n"), []);
 });
 
 test("network names are paired with the source NICs in order, by MAC; one MAC-less NIC by driver", () => {
@@ -264,4 +277,74 @@ test("the appliance's disk names follow the SCSI target libguestfs gave each dis
   );
   // A disk missing from the listing: no map (the caller falls back).
   assert.equal(applianceDiskNames(`sda ${sys}/target2:0:0/2:0:0:0`, ["vda", "vdb"]), null);
+});
+
+test("--mac MAC:ip:… for Linux: each network stack's configuration, matched by MAC", async () => {
+  const ip = {
+    mac: "00:50:56:AA:BB:01",
+    address: "192.168.122.10",
+    gateway: "192.168.122.1",
+    prefixLength: 24,
+    nameservers: ["192.168.122.1", "9.9.9.9"],
+  };
+  const keyfile = networkManagerKeyfile(ip);
+  assert.match(keyfile, /^\[ethernet\]\nmac-address=00:50:56:AA:BB:01$/m);
+  assert.match(
+    keyfile,
+    /^\[ipv4\]\nmethod=manual\naddress1=192\.168\.122\.10\/24,192\.168\.122\.1\ndns=192\.168\.122\.1;9\.9\.9\.9;$/m,
+  );
+  assert.match(
+    networkdFile(ip),
+    /^\[Match\]\nMACAddress=00:50:56:aa:bb:01\n\n\[Network\]\nAddress=192\.168\.122\.10\/24\nGateway=192\.168\.122\.1\nDNS=192\.168\.122\.1\nDNS=9\.9\.9\.9$/m,
+  );
+  const netplan = netplanFile(ip);
+  assert.match(netplan, /macaddress: "00:50:56:aa:bb:01"/);
+  assert.match(netplan, /addresses: \["192\.168\.122\.10\/24"\]/);
+  assert.match(netplan, /via: "192\.168\.122\.1"/);
+  // netplan's own parser is not here; the YAML is at least well-formed for a YAML reader's
+  // indentation rules: every line's indent is a multiple of two.
+  for (const line of netplan.split("\n"))
+    assert.equal((/^ */.exec(line)?.[0].length ?? 0) % 2, 0, line);
+
+  const interfaces = [
+    "source /etc/network/interfaces.d/*",
+    "",
+    "auto lo",
+    "iface lo inet loopback",
+    "",
+    "allow-hotplug ens192",
+    "iface ens192 inet dhcp",
+    "    hostname guest",
+    "iface ens192 inet6 auto",
+    "",
+  ].join("\n");
+  assert.equal(
+    commentOutStanzas(interfaces, "ens192", "inet"),
+    interfaces
+      .replace("iface ens192 inet dhcp", "# (virt-v2v) iface ens192 inet dhcp")
+      .replace("    hostname guest", "# (virt-v2v)     hostname guest"),
+  );
+  assert.equal(
+    ifupdownStanza("ens192", ip),
+    [
+      "# Static address set by virt-v2v (split-v2v): --mac 00:50:56:AA:BB:01:ip:…",
+      "allow-hotplug ens192",
+      "iface ens192 inet static",
+      "    address 192.168.122.10/24",
+      "    gateway 192.168.122.1",
+      "    dns-nameservers 192.168.122.1 9.9.9.9",
+      "",
+    ].join("\n"),
+  );
+  // ifupdown itself reads the result as intended (Debian's ifquery, installed by setup.sh).
+  const text = `${commentOutStanzas(interfaces, "ens192", "inet").replace("source /etc/network/interfaces.d/*", "")}\n${ifupdownStanza("ens192", ip)}`;
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "v2v-ifquery-"));
+  const file = path.join(scratch, "interfaces");
+  await writeFile(file, text);
+  const result = await execa("ifquery", [`--interfaces=${file}`, "ens192"], { reject: false });
+  await rm(scratch, { recursive: true, force: true });
+  assert.equal(result.exitCode, 0, String(result.stderr));
+  assert.match(String(result.stdout), /^address: 192\.168\.122\.10$/m);
+  assert.match(String(result.stdout), /^netmask: 255\.255\.255\.0$/m);
+  assert.match(String(result.stdout), /^gateway: 192\.168\.122\.1$/m);
 });

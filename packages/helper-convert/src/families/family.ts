@@ -16,7 +16,7 @@ export interface ConversionContext {
   warning: (text: string) => void;
   /** Records one change made to the guest (the convert log and metadata.out list them). */
   recordChange: (what: string, detail: string) => void;
-  /** --mac MAC:ip:… addresses to set in the guest (only the Windows converter can). */
+  /** --mac MAC:ip:… addresses to set in the guest. */
   staticIps: readonly StaticIpAddress[];
 }
 

@@ -33,7 +33,8 @@ import {
   removeDeviceCaches,
   scheduleSelinuxRelabel,
 } from "./tweaks.js";
-import { keepNetworkNames } from "./network-names.js";
+import { keepNetworkNames, netDriver } from "./network-names.js";
+import { applyStaticIps } from "./static-ip.js";
 import { fixUefiFallbackPath } from "./uefi.js";
 
 export {
@@ -47,6 +48,13 @@ export { packagesToRemove } from "./packages.js";
 export { initramfsModules } from "./initramfs.js";
 export { guestAgentInstallScript } from "./firstboot.js";
 export { configuredInterfaceNames, linkFileText, pinNames, udevRuleLine } from "./network-names.js";
+export {
+  commentOutStanzas,
+  ifupdownStanza,
+  networkManagerKeyfile,
+  netplanFile,
+  networkdFile,
+} from "./static-ip.js";
 
 /** augeas_init flag AUG_SAVE_BACKUP: keep FILE.augsave beside every file augeas changes. */
 const AUG_SAVE_BACKUP = 1;
@@ -289,7 +297,8 @@ export const linuxConverter: GuestConverter = {
       caps.netBus === "virtio-net" ? "virtio_net" : "e1000",
     );
     // Before the initramfs is rebuilt: initramfs-tools and dracut copy the .link files in.
-    await keepNetworkNames(context, caps.netBus);
+    const pinnedNames = await keepNetworkNames(context, caps.netBus);
+    await applyStaticIps(context, pinnedNames, netDriver(caps.netBus));
     await rebuildInitramfs(context, kernel, family, inspection.root);
     await removeDeviceCaches(context);
     await scheduleSelinuxRelabel(context);

@@ -11,9 +11,10 @@
  * configuration file is rewritten: what the guest's administrator wrote (static addresses,
  * routes, VLANs and bonds on top) stays exactly as it was, and applies again.
  *
- * Names in the kernel's own namespace (eth0…) are left alone: a guest configured with them
- * names its NICs that way already (net.ifnames=0, or udev's persistent rules by MAC), and
- * renaming into that namespace races with the kernel.
+ * Names in the kernel's own namespace (eth0…) are pinned only when the configuration names one
+ * and nothing else: a guest configured with them names its NICs that way already
+ * (net.ifnames=0, or udev's persistent rules by MAC, which a new MAC would no longer match), and
+ * renaming several into that namespace races with the kernel.
  */
 import type { GuestCaps, SourceGuest } from "@split-v2v/metadata-schema";
 import type { ConversionContext } from "../family.js";
@@ -37,6 +38,8 @@ const CONFIG_GLOBS = [
 
 /** Names a NIC gets from udev's predictable naming, the ones to carry over. */
 const PREDICTABLE_NAME = /^(en[a-z0-9]+|em\d+|p\d+p\d+(_\d+)?)$/;
+/** The kernel's own names (net.ifnames=0, or udev's old persistent rules). */
+const KERNEL_NAME = /^eth\d+$/;
 
 /** The physical interface behind a name: "ens192:1" (alias) and "ens192.100" (VLAN) are ens192. */
 function baseInterface(name: string): string {
@@ -122,12 +125,17 @@ function namesInFile(file: NetworkConfigFile): string[] {
  */
 export function configuredInterfaceNames(files: readonly NetworkConfigFile[]): string[] {
   const names = new Set<string>();
+  const kernelNames = new Set<string>();
   for (const file of files) {
     for (const written of namesInFile(file)) {
       const name = baseInterface(written);
       if (PREDICTABLE_NAME.test(name)) names.add(name);
+      else if (KERNEL_NAME.test(name)) kernelNames.add(name);
     }
   }
+  // A lone ethN is safe to pin (the kernel gives a lone NIC that name anyway, and udev keeps
+  // it instead of a predictable one); several could swap with the kernel's own names.
+  if (names.size === 0 && kernelNames.size === 1) return [...kernelNames];
   return [...names].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
 }
 
@@ -211,17 +219,20 @@ async function hasSystemdUdev(context: ConversionContext): Promise<boolean> {
   return false;
 }
 
-/** Pins every NIC name the guest's configuration uses to the NIC that replaces it. */
+/**
+ * Pins every NIC name the guest's configuration uses to the NIC that replaces it; resolves to
+ * the names pinned (MAC → name; ANY_MAC for the one NIC of a source without MACs).
+ */
 export async function keepNetworkNames(
   context: ConversionContext,
   netBus: GuestCaps["netBus"],
-): Promise<void> {
+): Promise<Map<string, string>> {
   const { g } = context;
   const files = await readConfigFiles(context);
   const names = configuredInterfaceNames(files);
   if (names.length === 0) {
     context.log("network names: the guest's configuration names no predictable NIC name");
-    return;
+    return new Map();
   }
   context.log(`network names: ${names.join(", ")} in ${files.map((file) => file.path).join(", ")}`);
   const { pinned, unpaired } = pinNames(names, context.source.nics);
@@ -253,4 +264,8 @@ export async function keepNetworkNames(
       `NIC names ${pinned.map((pin) => pin.name).join(", ")} kept by MAC address`,
     );
   }
+  return new Map(pinned.map((pin) => [pin.mac ?? ANY_MAC, pin.name]));
 }
+
+/** The key of keepNetworkNames' result for a name pinned by driver (the guest's one NIC). */
+export const ANY_MAC = "*";
