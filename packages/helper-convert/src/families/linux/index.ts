@@ -121,7 +121,12 @@ async function remapBlockDevices(
   const regeneratedFiles = new Set([bootloader.config, ...bootloader.regeneratedFiles]);
   if (regenerated && applianceMap === null) await learnApplianceDiskName(context, map);
   for (const file of bootloader.kernelArgumentFiles) {
-    const fileMap = applianceMap !== null && regeneratedFiles.has(file) ? applianceMap : map;
+    // The appliance's names win; a name it does not use keeps the source's meaning (a tool
+    // that wrote a fixed name rather than probing one).
+    const fileMap =
+      applianceMap !== null && regeneratedFiles.has(file)
+        ? new Map([...map, ...applianceMap])
+        : map;
     await rewriteText(
       context,
       file,
