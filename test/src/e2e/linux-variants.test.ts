@@ -54,15 +54,19 @@ test("the uefi Debian guest (LVM root, UUID= /boot, data disk) converts and boot
     firmware: "uefi",
     timeoutMs: 8 * 60 * 1000,
   });
+  const { root, boot: bootDevice, data, efi, state, vmtools } = boot.mounts;
+  const context = `console ends with:\n${boot.console.slice(-1500)}`;
   assert.deepEqual(
-    boot.mounts,
+    { root, boot: bootDevice, data, efi },
     {
       root: "/dev/mapper/debian--vg-root",
       boot: "/dev/vda2",
       data: "/dev/vdb1",
       efi: "/dev/vda1",
     },
-    `console ends with:\n${boot.console.slice(-1500)}`,
+    context,
   );
+  assert.equal(state, "running", context);
+  assert.equal(vmtools, "absent", context);
   t.diagnostic(`booted in ${boot.seconds.toFixed(0)} s`);
 });
