@@ -6,6 +6,7 @@
 import os from "node:os";
 import path from "node:path";
 import {
+  errorMessage,
   killChildProcesses,
   markerPath,
   metadataInPath,
@@ -102,7 +103,7 @@ export async function convertGuest(
       );
     }
     report.log(
-      `inspection failed (${errorText(error)}); opening the appliance again without disks ${bare.map((i) => i + 1).join(", ")}`,
+      `inspection failed (${errorMessage(error)}); opening the appliance again without disks ${bare.map((i) => i + 1).join(", ")}`,
     );
     await g.close();
     g = null;
@@ -202,10 +203,6 @@ async function trimFilesystems(g: Guestfs, report: ConvertReporter): Promise<voi
 
 function placeholderPath(workdir: string, index: number): string {
   return path.join(workdir, `placeholder${index}.img`);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { open } from "node:fs/promises";
 import { execa } from "execa";
-import { UserError } from "@split-v2v/common";
+import { UserError, errorMessage } from "@split-v2v/common";
 import type { Guestfs } from "@split-v2v/libguestfs";
 
 /** A key for the devices `id` names: a device name, a LUKS UUID, or "all". */
@@ -133,7 +133,7 @@ export async function openEncryptedDevices(
           done = true;
           break;
         } catch (error) {
-          lastError = error instanceof Error ? error.message : String(error);
+          lastError = errorMessage(error);
         }
       }
       if (!done) {

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { errorMessage } from "@split-v2v/common";
 import type { ConversionContext } from "../family.js";
 
 export async function isFile(context: ConversionContext, path: string): Promise<boolean> {
@@ -54,7 +55,7 @@ export async function logDiff(
     );
     for (const line of String(result.stdout).split("\n")) if (line !== "") context.log(line);
   } catch (err) {
-    context.log(`(no diff of ${guestPath}: ${err instanceof Error ? err.message : String(err)})`);
+    context.log(`(no diff of ${guestPath}: ${errorMessage(err)})`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@
  * block devices in fstab and the bootloader, point module aliases at virtio, rebuild the
  * initramfs with the virtio drivers, drop stale caches, relabel SELinux.
  */
-import { UserError, driveName } from "@split-v2v/common";
+import { UserError, driveName, errorMessage } from "@split-v2v/common";
 import type { GuestCaps } from "@split-v2v/metadata-schema";
 import type { ConversionContext, GuestConverter } from "../family.js";
 import { detectBootloader, setDefaultKernel, type Bootloader } from "./bootloader.js";
@@ -151,9 +151,7 @@ async function applianceDeviceMap(
       'for d in /sys/block/sd* /sys/block/vd*; do (cd -P "$d/device" 2>/dev/null && echo "${d##*/} $(pwd -P)"); done; true',
     );
   } catch (err) {
-    context.log(
-      `could not read the appliance's disk addresses (${err instanceof Error ? err.message : String(err)})`,
-    );
+    context.log(`could not read the appliance's disk addresses (${errorMessage(err)})`);
     return null;
   }
   const map = applianceDiskNames(listing, targets);
