@@ -17,7 +17,9 @@ PACKAGES=(
   # Tests: test guests (a real Debian built with debootstrap, an rpm database built with rpm),
   # lsinitramfs to look into initramfs images, guestfs.h to check the binding's call table,
   # an sshd on 127.0.0.1 for -i vmx -it ssh, zip for test OVAs, xorriso for a virtio-win ISO.
-  debootstrap initramfs-tools-core rpm libguestfs-dev
+  # The phony RHEL guest's rpm database is written with rpm and sqlite3, its modules.dep with
+  # depmod (kmod).
+  debootstrap initramfs-tools-core rpm sqlite3 kmod libguestfs-dev
   openssh-server openssh-client openssl zip xorriso
   # ifquery, to check the ifupdown configuration the Linux converter writes.
   ifupdown

@@ -11,3 +11,4 @@ export * from "./servers.js";
 export * from "./workdir.js";
 export * from "./yargs.js";
 export * from "./input-disks.js";
+export * from "./modes.js";

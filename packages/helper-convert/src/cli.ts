@@ -9,7 +9,12 @@ import path from "node:path";
 import readline from "node:readline/promises";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import {
+  HELPER_CONTRACT_VERSION,
+  V2V_PARSER_CONFIGURATION,
+  answerDescribe,
+  runHelper,
+} from "@split-v2v/common";
 import { convertGuest } from "./convert.js";
 import { parseRootChoice } from "./inspect.js";
 import { parseNetworkMapping } from "./networks.js";
@@ -20,6 +25,21 @@ async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+// --describe: what this helper does, as JSON, for supervisors that are not ours.
+answerDescribe({
+  contract: HELPER_CONTRACT_VERSION,
+  kind: "convert",
+  name: "convert",
+  program: "helper-v2v-convert",
+  summary:
+    "inspects the guest on WORKDIR/in0… and converts it to run on KVM, writing only into what it is served",
+  usage:
+    "helper-v2v-convert [--root ask|single|first|/dev/X] [--network in:out] [--bridge in:out] [--mac MAC:network|bridge|ip:…] [--keys-from-stdin] WORKDIR",
+  reads: ["metadata.in", "in0…"],
+  writes: ["metadata.out"],
+  capabilities: ["convert:linux", "convert:windows"],
+});
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-convert")

@@ -5,8 +5,18 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { HELPER_OPTIONS, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import {
+  answerDescribe,
+  HELPER_OPTIONS,
+  modeFacts,
+  runHelper,
+  V2V_PARSER_CONFIGURATION,
+} from "@split-v2v/common";
+import { inputDiskMode } from "./mode.js";
 import { setUpInputDisk } from "./input-disk.js";
+
+// --describe: what this helper serves, as JSON, for supervisors that are not ours.
+answerDescribe(modeFacts(inputDiskMode));
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-input-disk")

@@ -5,8 +5,18 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { HELPER_OPTIONS, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import {
+  answerDescribe,
+  HELPER_OPTIONS,
+  modeFacts,
+  runHelper,
+  V2V_PARSER_CONFIGURATION,
+} from "@split-v2v/common";
+import { inputOvaMode } from "./mode.js";
 import { setUpInputOva } from "./input-ova.js";
+
+// --describe: what this helper serves, as JSON, for supervisors that are not ours.
+answerDescribe(modeFacts(inputOvaMode));
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-input-ova")

@@ -30,3 +30,6 @@ export {
   type TarMember,
   type TarMemberType,
 } from "./tar.js";
+
+// The mode this package serves, as the supervisor's table and --describe see it.
+export { inputOvaMode } from "./mode.js";

@@ -5,8 +5,18 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { HELPER_OPTIONS, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import {
+  answerDescribe,
+  HELPER_OPTIONS,
+  modeFacts,
+  runHelper,
+  V2V_PARSER_CONFIGURATION,
+} from "@split-v2v/common";
+import { inputVmxMode } from "./mode.js";
 import { setUpInputVmx } from "./input-vmx.js";
+
+// --describe: what this helper serves, as JSON, for supervisors that are not ours.
+answerDescribe(modeFacts(inputVmxMode));
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-input-vmx")
@@ -21,6 +31,14 @@ const argv = yargs(hideBin(process.argv))
   .option("ip", {
     type: "string",
     describe: "With -it ssh: file holding the SSH password",
+  })
+  .option("bandwidth", {
+    type: "string",
+    describe: "With -it ssh: limit the transfer to this many bits per second (10M, 1G…)",
+  })
+  .option("bandwidth-file", {
+    type: "string",
+    describe: "With -it ssh: read the limit from this file, again whenever it changes",
   })
   .options(HELPER_OPTIONS)
   .demandCommand(1, "WORKDIR is required")
@@ -39,6 +57,10 @@ runHelper(
       args,
       transport: argv.it ?? null,
       passwordFile: argv.ip ?? null,
+      bandwidth:
+        argv.bandwidth === undefined && argv["bandwidth-file"] === undefined
+          ? null
+          : { rate: argv.bandwidth ?? null, rateFile: argv["bandwidth-file"] ?? null },
       verbose: argv.verbose,
       log: (line) => helper.log.debug(line),
       warn: (text) => helper.warning(text),

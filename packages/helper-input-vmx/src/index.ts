@@ -37,3 +37,6 @@ export {
   type SshAccess,
   type RemoteFileOptions,
 } from "./ssh-files.js";
+
+// The mode this package serves, as the supervisor's table and --describe see it.
+export { inputVmxMode } from "./mode.js";

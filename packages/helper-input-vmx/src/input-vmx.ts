@@ -17,7 +17,13 @@ import {
   type ServerSpec,
 } from "@split-v2v/common";
 import { writeMetadata, type MetadataIn, type SourceDisk } from "@split-v2v/metadata-schema";
-import { downloadRemoteFile, remoteFileExists, sshDiskSpec, type SshAccess } from "./ssh-files.js";
+import {
+  downloadRemoteFile,
+  remoteFileExists,
+  sshDiskSpec,
+  type BandwidthLimit,
+  type SshAccess,
+} from "./ssh-files.js";
 import { VmxValueError, parseVmx } from "./vmx-file.js";
 import { guestFromVmx, type VmxDisk, type VmxGuest } from "./vmx-guest.js";
 import { diskPathFor, flatVmdkPath, vmxSourceOfArg, type VmxSource } from "./vmx-source.js";
@@ -30,6 +36,8 @@ export interface InputVmxOptions {
   transport: string | null;
   /** -ip: password file for -it ssh. */
   passwordFile: string | null;
+  /** --bandwidth / --bandwidth-file: a limit on the ssh transfer (null: none). */
+  bandwidth: BandwidthLimit | null;
   verbose: boolean;
   log: (line: string) => void;
   /** virt-v2v's warnings (unparseable lines, unknown firmware…), shown to the user. */
@@ -160,7 +168,7 @@ async function planSshDisks(
     }
     planned.push({
       disk,
-      spec: sshDiskSpec(sshAccess, flat, markerPath(workdir, "convert")),
+      spec: sshDiskSpec(sshAccess, flat, markerPath(workdir, "convert"), options.bandwidth),
       format: "raw",
       location: sshUriOf(sshAccess, flat),
     });
@@ -173,6 +181,11 @@ export async function setUpInputVmx(
 ): Promise<{ sockets: string[]; metadata: MetadataIn }> {
   const transport = checkTransport(options.transport);
   if (options.args.length !== 1) throw new UserError("-i vmx: expecting a VMX file or ssh:// URI");
+  if (options.bandwidth !== null && transport !== "ssh") {
+    throw new UserError(
+      "--bandwidth / --bandwidth-file: -i vmx reads local files here; the limit applies to a transfer over a network (-it ssh)",
+    );
+  }
   const source = vmxSourceOfArg(options.args[0]!, transport);
 
   let sshAccess: SshAccess | null = null;

@@ -38,19 +38,37 @@ function passwordParam(access: SshAccess): Array<[string, string]> {
  * cow-on-read keeps what the conversion reads while the `convert` marker exists, so the copy does
  * not fetch those blocks again.
  */
+/**
+ * --bandwidth and --bandwidth-file: nbdkit's rate filter, in bits per second ("10M"); the file,
+ * when given, is re-read by nbdkit while the copy runs, so the limit can change underway.
+ */
+export interface BandwidthLimit {
+  rate: string | null;
+  rateFile: string | null;
+}
+
 export function sshDiskSpec(
   access: SshAccess,
   remotePath: string,
   cowOnReadMarker: string,
+  bandwidth: BandwidthLimit | null = null,
 ): NbdkitSpec {
+  // As virt-v2v: retry nearest the plugin, then the overlay, and the rate filter outermost,
+  // so that the overlay's writes are never slowed down.
+  const rateParams: Array<[string, string]> = [];
+  if (bandwidth !== null && bandwidth.rate !== null) rateParams.push(["rate", bandwidth.rate]);
+  if (bandwidth !== null && bandwidth.rateFile !== null) {
+    rateParams.push(["rate-file", bandwidth.rateFile]);
+  }
   return {
     kind: "nbdkit",
     plugin: "ssh",
-    filters: ["cow", "retry"],
+    filters: [...(bandwidth === null ? [] : ["rate"]), "cow", "retry"],
     params: [
       ...sshParams(access, remotePath),
       ["cow-on-read", cowOnReadMarker],
       ...passwordParam(access),
+      ...rateParams,
     ],
   };
 }

@@ -8,8 +8,18 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { UserError, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import {
+  answerDescribe,
+  modeFacts,
+  runHelper,
+  UserError,
+  V2V_PARSER_CONFIGURATION,
+} from "@split-v2v/common";
+import { outputLocalMode } from "./mode.js";
 import { finalizeOutputLocal, precheckOutputLocal, setUpOutputLocal } from "./output-local.js";
+
+// --describe: what this helper serves, as JSON, for supervisors that are not ours.
+answerDescribe(modeFacts(outputLocalMode));
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-output-local")

@@ -8,3 +8,6 @@ export {
   type LibvirtXmlInput,
 } from "./libvirt-xml.js";
 export { findUefiFirmware, type UefiFirmware } from "./uefi.js";
+
+// The mode this package serves, as the supervisor's table and --describe see it.
+export { outputLocalMode } from "./mode.js";

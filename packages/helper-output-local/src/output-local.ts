@@ -23,62 +23,20 @@ import {
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { createLibvirtXml, targetFeaturesFor } from "./libvirt-xml.js";
+import {
+  checkOutputLocalOptions,
+  type CheckedOutputLocal,
+  type OutputLocalOptions,
+} from "./mode.js";
+
+export type { CheckedOutputLocal, OutputLocalOptions } from "./mode.js";
 import { findUefiFirmware } from "./uefi.js";
-
-export interface OutputLocalOptions {
-  /** -os: the directory for the disks and the XML. */
-  outputStorage: string | undefined;
-  /** -of: raw (default) or qcow2. */
-  outputFormat: string | undefined;
-  /** -oa: sparse (default) or preallocated. */
-  outputAllocation: string | undefined;
-  /** -on: the guest's name on the target (default: the source name). */
-  outputName: string | undefined;
-  /** -oc / -op: not used by this mode, refused when given. */
-  outputConnection: string | undefined;
-  outputPassword: string | undefined;
-  /** -oo: only "compressed" (qcow2) is known to this mode. */
-  outputOptions: string[];
-  /** The mode name the user typed (local or disk), for messages. */
-  mode: string;
-}
-
-export interface CheckedOutputLocal {
-  directory: string;
-  format: "raw" | "qcow2";
-  allocation: "sparse" | "preallocated";
-  compressed: boolean;
-  name: string | undefined;
-}
 
 /** All option errors, before anything is converted or created. */
 export async function precheckOutputLocal(
   options: OutputLocalOptions,
 ): Promise<CheckedOutputLocal> {
-  const mode = options.mode;
-  if (options.outputConnection !== undefined)
-    throw new UserError(`-o ${mode}: -oc option cannot be used in this output mode`);
-  if (options.outputPassword !== undefined)
-    throw new UserError(`-o ${mode}: -op option cannot be used in this output mode`);
-  let compressed = false;
-  for (const option of options.outputOptions) {
-    if (option === "compressed") compressed = true;
-    else throw new UserError(`-o ${mode}: unknown output option ‘-oo ${option}’`);
-  }
-  const format = options.outputFormat ?? "raw";
-  if (format !== "raw" && format !== "qcow2") {
-    throw new UserError(
-      `-o ${mode}: -of ${format}: only raw and qcow2 output formats are supported`,
-    );
-  }
-  if (compressed && format !== "qcow2")
-    throw new UserError(`-o ${mode}: -oo compressed is only allowed with -of qcow2`);
-  const allocation = options.outputAllocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const { mode, format, allocation, compressed } = checkOutputLocalOptions(options);
   if (options.outputStorage === undefined) {
     throw new UserError(`-o ${mode}: output directory was not specified, use '-os /dir'`);
   }

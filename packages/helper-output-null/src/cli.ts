@@ -6,8 +6,18 @@
  */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { UserError, V2V_PARSER_CONFIGURATION, runHelper } from "@split-v2v/common";
+import {
+  answerDescribe,
+  modeFacts,
+  runHelper,
+  UserError,
+  V2V_PARSER_CONFIGURATION,
+} from "@split-v2v/common";
+import { outputNullMode } from "./mode.js";
 import { precheckOutputNull, setUpOutputNull } from "./output-null.js";
+
+// --describe: what this helper serves, as JSON, for supervisors that are not ours.
+answerDescribe(modeFacts(outputNullMode));
 
 const argv = yargs(hideBin(process.argv))
   .scriptName("helper-v2v-output-null")

@@ -6,7 +6,6 @@
 import { link, mkdir } from "node:fs/promises";
 import path from "node:path";
 import {
-  UserError,
   metadataInPath,
   onCleanup,
   outputSocket,
@@ -16,32 +15,7 @@ import {
 import { readMetadata } from "@split-v2v/metadata-schema";
 import { rm } from "node:fs/promises";
 
-export interface OutputNullOptions {
-  outputStorage: string | undefined;
-  outputFormat: string | undefined;
-  outputAllocation: string | undefined;
-  outputConnection: string | undefined;
-  outputPassword: string | undefined;
-  outputOptions: string[];
-}
-
-/** -o null takes no output option at all (virt-v2v's exact messages). */
-export function precheckOutputNull(options: OutputNullOptions): void {
-  const given: Array<[string, unknown]> = [
-    ["-oc", options.outputConnection],
-    ["-of", options.outputFormat],
-    ["-oa", options.outputAllocation],
-    ["-op", options.outputPassword],
-    ["-os", options.outputStorage],
-  ];
-  for (const [option, value] of given) {
-    if (value !== undefined)
-      throw new UserError(`-o null: ${option} option cannot be used in this output mode`);
-  }
-  if (options.outputOptions.length > 0) {
-    throw new UserError(`-o null: unknown output option ‘-oo ${options.outputOptions[0]}’`);
-  }
-}
+export { precheckOutputNull, type OutputNullOptions } from "./mode.js";
 
 export async function setUpOutputNull(context: {
   workdir: string;

@@ -11,8 +11,9 @@ import {
   runCleanup,
 } from "@split-v2v/common";
 import { StageFailure } from "./helpers.js";
-import { CAPABILITIES } from "./modes.js";
-import { HELP_TEXT, UnrecognisedOption, allOptionNames, parseCommandLine } from "./options.js";
+import { optionsHelpText } from "@split-v2v/common";
+import { capabilities, selectInputMode, selectOutputMode } from "./modes.js";
+import { UnrecognisedOption, allOptionNames, helpText, parseCommandLine } from "./options.js";
 import { Reporter, openMachineReadable } from "./reporter.js";
 import { runConversion, type RunState } from "./run.js";
 
@@ -35,14 +36,24 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command.kind) {
     case "help":
-      process.stdout.write(HELP_TEXT);
+      process.stdout.write(helpText());
       return 0;
     case "version":
       process.stdout.write(`${PROGRAM} ${VERSION}\n`);
       return 0;
     case "capabilities":
-      process.stdout.write(CAPABILITIES.join("\n") + "\n");
+      process.stdout.write(capabilities().join("\n") + "\n");
       return 0;
+    case "query-options":
+      try {
+        const mode =
+          command.side === "input" ? selectInputMode(command.mode) : selectOutputMode(command.mode);
+        process.stdout.write(optionsHelpText(mode));
+        return 0;
+      } catch (err) {
+        process.stderr.write(`${PROGRAM}: error: ${errorMessage(err)}\n`);
+        return 1;
+      }
     case "list-options":
       process.stdout.write(allOptionNames(command.long).join("\n") + "\n");
       return 0;

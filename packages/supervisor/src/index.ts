@@ -1,5 +1,13 @@
 export { parseCommandLine, type ParsedCommand } from "./options.js";
 export { formatSource, printSourceText } from "./print-source.js";
 export { runConversion, type RunOptions } from "./run.js";
-export { CAPABILITIES, selectInputMode, selectOutputMode, helperScript } from "./modes.js";
+export {
+  capabilities,
+  INPUT_MODES,
+  OUTPUT_MODES,
+  selectInputMode,
+  selectOutputMode,
+  inputHelperArgs,
+  helperScript,
+} from "./modes.js";
 export { Reporter, openMachineReadable } from "./reporter.js";

@@ -1,10 +1,29 @@
 /**
- * The selectors: which helper serves each -i and -o mode, and with which arguments. Adding a mode
- * is one entry here plus its helper package.
+ * The selectors (virt-v2v's select_input and select_output): a table of the mode descriptors
+ * the helper packages export, plus the modes of virt-v2v 2.2 that split-v2v does not serve yet.
+ * Everything said about modes (--help, the capability lines, "-io ?", the refusals and the
+ * lists of available modes) is derived from this table.
+ *
+ * Adding a mode: its package (which exports its descriptor from src/mode.ts), then its entry
+ * here in place of its name in NOT_YET.
  */
 import { createRequire } from "node:module";
 import path from "node:path";
-import { UserError } from "@split-v2v/common";
+import {
+  UserError,
+  type InputModeDescriptor,
+  type InputRequest,
+  type ModeDescriptor,
+  type OutputModeDescriptor,
+} from "@split-v2v/common";
+// The packages' ./mode entry points: the descriptors alone, without the helpers' code.
+import { inputDiskMode } from "@split-v2v/helper-input-disk/mode";
+import { inputOvaMode } from "@split-v2v/helper-input-ova/mode";
+import { inputVmxMode } from "@split-v2v/helper-input-vmx/mode";
+import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
+import { outputNullMode } from "@split-v2v/helper-output-null/mode";
+
+export type { InputRequest, OutputRequest } from "@split-v2v/common";
 
 const require = createRequire(import.meta.url);
 
@@ -17,183 +36,108 @@ export function helperScript(packageName: string): string {
   return path.join(path.dirname(manifestPath), bin);
 }
 
-export interface InputRequest {
-  mode: string;
-  args: string[];
-  inputFormat: string | undefined;
-  inputConnection: string | undefined;
-  inputTransport: string | undefined;
-  inputPassword: string | undefined;
-  inputOptions: string[];
+/** The input modes split-v2v serves, in virt-v2v's order. */
+export const INPUT_MODES: readonly InputModeDescriptor[] = [
+  inputDiskMode,
+  inputOvaMode,
+  inputVmxMode,
+];
+
+/** The output modes split-v2v serves. */
+export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [outputLocalMode, outputNullMode];
+
+/**
+ * Modes virt-v2v 2.2 has that split-v2v does not serve yet (with their other names): refused
+ * by name, with the list of the modes that exist.
+ */
+const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[]>> = {
+  input: [["libvirt"], ["libvirtxml"]],
+  output: [
+    ["glance"],
+    ["kubevirt"],
+    ["libvirt"],
+    ["openstack", "osp", "rhosp"],
+    ["qemu"],
+    ["rhv", "ovirt", "rhev"],
+    ["rhv-upload", "ovirt-upload", "ovirt_upload", "rhv_upload"],
+    ["vdsm"],
+  ],
+};
+
+function namesOf(descriptor: ModeDescriptor): string[] {
+  return [descriptor.name, ...descriptor.aliases];
 }
 
-export interface InputMode {
-  helperPackage: string;
-  /** Argument vector for the helper after WORKDIR, or a UserError for options this mode refuses. */
-  helperArgs(request: InputRequest): string[];
-  description(request: InputRequest): string;
+/** "disk, local, ova, vmx": every name the served modes answer to. */
+export function availableModeNames(kind: "input" | "output"): string {
+  const modes: readonly ModeDescriptor[] = kind === "input" ? INPUT_MODES : OUTPUT_MODES;
+  return modes.flatMap(namesOf).join(", ");
 }
 
-const NOT_YET = new Set(["libvirt", "libvirtxml"]);
-
-export function selectInputMode(mode: string): InputMode {
-  if (mode === "disk" || mode === "local") {
-    return {
-      helperPackage: "@split-v2v/helper-input-disk",
-      helperArgs(request) {
-        if (request.inputOptions.length > 0)
-          throw new UserError("no -io (input options) are allowed here");
-        if (request.inputTransport !== undefined)
-          throw new UserError("-it option cannot be used with -i disk");
-        return [
-          ...(request.inputFormat ? ["-if", request.inputFormat] : []),
-          "--",
-          ...request.args,
-        ];
-      },
-      description: (request) => ["-i disk", ...request.args].join(" "),
-    };
-  }
-  if (mode === "vmx") {
-    return {
-      helperPackage: "@split-v2v/helper-input-vmx",
-      helperArgs(request) {
-        // virt-v2v's -i vmx has no input options; -if and -ic are not used by it.
-        if (request.inputOptions.length > 0)
-          throw new UserError("no -io (input options) are allowed here");
-        if (request.inputTransport === "vddk")
-          throw new UserError("-i vmx: cannot use -it vddk in this input mode");
-        if (request.inputTransport !== undefined && request.inputTransport !== "ssh")
-          throw new UserError(`unknown input transport ‘-it ${request.inputTransport}’`);
-        return [
-          ...(request.inputTransport ? ["-it", request.inputTransport] : []),
-          ...(request.inputPassword ? ["-ip", request.inputPassword] : []),
-          "--",
-          ...request.args,
-        ];
-      },
-      description: (request) => ["-i vmx", ...request.args].join(" "),
-    };
-  }
-  if (mode === "ova") {
-    return {
-      helperPackage: "@split-v2v/helper-input-ova",
-      helperArgs(request) {
-        // virt-v2v's -i ova takes no input options; -if and -ic are not used by it.
-        if (request.inputOptions.length > 0)
-          throw new UserError("no -io (input options) are allowed here");
-        if (request.inputTransport !== undefined)
-          throw new UserError("-it option cannot be used with -i ova");
-        return ["--", ...request.args];
-      },
-      description: (request) => ["-i ova", ...request.args].join(" "),
-    };
-  }
-  if (NOT_YET.has(mode)) {
+function select<T extends ModeDescriptor>(
+  kind: "input" | "output",
+  modes: readonly T[],
+  mode: string,
+): T {
+  const found = modes.find((descriptor) => namesOf(descriptor).includes(mode));
+  if (found !== undefined) return found;
+  const flag = kind === "input" ? "-i" : "-o";
+  if (NOT_YET[kind].some((names) => names.includes(mode))) {
     throw new UserError(
-      `-i ${mode}: this input mode is not implemented yet in split-v2v; available input modes: disk, ova, vmx`,
+      `${flag} ${mode}: this ${kind} mode is not implemented yet in split-v2v; available ${kind} modes: ${availableModeNames(kind)}`,
     );
   }
-  throw new UserError(`unknown -i option: ${mode}`);
+  throw new UserError(`unknown ${flag} option: ${mode}`);
 }
 
-export interface OutputRequest {
-  mode: string;
-  storage: string | undefined;
-  format: string | undefined;
-  allocation: string | undefined;
-  name: string | undefined;
-  connection: string | undefined;
-  password: string | undefined;
-  options: string[];
+export function selectInputMode(mode: string): InputModeDescriptor {
+  return select("input", INPUT_MODES, mode);
 }
 
-export interface OutputMode {
-  helperPackage: string;
-  helperArgs(request: OutputRequest): string[];
-  description(request: OutputRequest): string;
-  /** The output creates fresh zeroed disks, so the copy may skip writing zeroes. */
-  targetIsZero: boolean;
+export function selectOutputMode(mode: string): OutputModeDescriptor {
+  return select("output", OUTPUT_MODES, mode);
 }
 
-function outputOptionArgs(request: OutputRequest): string[] {
-  const args: string[] = [];
-  const add = (flag: string, value: string | undefined) => {
-    if (value !== undefined) args.push(flag, value);
-  };
-  add("-os", request.storage);
-  add("-of", request.format);
-  add("-oa", request.allocation);
-  add("-on", request.name);
-  add("-oc", request.connection);
-  add("-op", request.password);
-  for (const option of request.options) args.push("-oo", option);
-  return args;
+/**
+ * The input helper's arguments: the mode checks its own options; a bandwidth limit given to a
+ * mode that moves nothing over a network is refused here, naming the modes it applies to.
+ */
+export function inputHelperArgs(mode: InputModeDescriptor, request: InputRequest): string[] {
+  if (!mode.bandwidth && (request.bandwidth ?? request.bandwidthFile) !== undefined) {
+    const networked = INPUT_MODES.filter((other) => other.bandwidth)
+      .map((other) => `-i ${other.name}${other.transports.map((t) => ` -it ${t}`).join("")}`)
+      .join(", ");
+    throw new UserError(
+      `--bandwidth / --bandwidth-file: -i ${mode.name} reads local files; the limit applies to a transfer over a network (${networked})`,
+    );
+  }
+  return mode.helperArgs(request);
 }
 
-const OUTPUTS_NOT_YET = new Set([
-  "glance",
-  "kubevirt",
-  "libvirt",
-  "openstack",
-  "osp",
-  "rhosp",
-  "ovirt",
-  "rhv",
-  "rhev",
-  "ovirt-upload",
-  "ovirt_upload",
-  "rhv-upload",
-  "rhv_upload",
-  "qemu",
-  "vdsm",
-]);
-
-/** Whether virt-v2v 2.2 knows this -o mode (implemented here or not). */
+/** Whether virt-v2v 2.2 knows this -o mode (served here or not). */
 export function isKnownOutputMode(mode: string): boolean {
-  return mode === "local" || mode === "disk" || mode === "null" || OUTPUTS_NOT_YET.has(mode);
+  return (
+    OUTPUT_MODES.some((descriptor) => namesOf(descriptor).includes(mode)) ||
+    NOT_YET.output.some((names) => names.includes(mode))
+  );
 }
 
-export function selectOutputMode(mode: string): OutputMode {
-  if (mode === "local" || mode === "disk") {
-    return {
-      helperPackage: "@split-v2v/helper-output-local",
-      helperArgs: (request) => ["--mode", mode, ...outputOptionArgs(request)],
-      // virt-v2v 2.2 names this mode "-o disk" here, whichever alias was typed.
-      description: (request) => `-o disk -os ${request.storage ?? ""}`,
-      targetIsZero: true,
-    };
-  }
-  if (mode === "null") {
-    return {
-      helperPackage: "@split-v2v/helper-output-null",
-      helperArgs: outputOptionArgs,
-      description: () => "-o null",
-      targetIsZero: true,
-    };
-  }
-  if (OUTPUTS_NOT_YET.has(mode)) {
-    throw new UserError(
-      `-o ${mode}: this output mode is not implemented yet in split-v2v; available output modes: local, disk, null`,
-    );
-  }
-  throw new UserError(`unknown -o option: ${mode}`);
+/**
+ * --machine-readable alone: what this virt-v2v can do, one capability a line, in virt-v2v
+ * 2.2's order: the program's own features, then each mode's lines, then the converters.
+ */
+export function capabilities(): string[] {
+  return [
+    "virt-v2v",
+    "virt-v2v-2.0",
+    "libguestfs-rewrite",
+    "io/oo",
+    "mac-option",
+    ...(INPUT_MODES.some((mode) => mode.bandwidth) ? ["bandwidth-option"] : []),
+    "mac-ip-option",
+    ...INPUT_MODES.flatMap((mode) => mode.capabilities),
+    ...OUTPUT_MODES.flatMap((mode) => mode.capabilities),
+    "convert:linux",
+    "convert:windows",
+  ];
 }
-
-/** --machine-readable alone: what this virt-v2v can do, one capability a line. */
-export const CAPABILITIES = [
-  "virt-v2v",
-  "virt-v2v-2.0",
-  "libguestfs-rewrite",
-  "colours-option",
-  "io/oo",
-  "mac-option",
-  "mac-ip-option",
-  "input:disk",
-  "input:ova",
-  "input:vmx",
-  "output:local",
-  "output:null",
-  "convert:linux",
-  "convert:windows",
-] as const;

@@ -3,8 +3,9 @@
  * modes that split-v2v does not implement yet are refused by the selectors (modes.ts), naming them.
  */
 import yargs from "yargs";
-import { UserError, V2V_PARSER_CONFIGURATION } from "@split-v2v/common";
+import { UserError, V2V_PARSER_CONFIGURATION, type ModeFacts } from "@split-v2v/common";
 import { parseKeySelector } from "./keys.js";
+import { INPUT_MODES, OUTPUT_MODES, availableModeNames } from "./modes.js";
 import { defaultParallelism, type RunOptions } from "./run.js";
 
 export type ParsedCommand =
@@ -12,6 +13,8 @@ export type ParsedCommand =
   | { kind: "version" }
   | { kind: "capabilities" }
   | { kind: "list-options"; long: boolean }
+  /** -io ? / -oo ?: list the options of the selected mode. */
+  | { kind: "query-options"; side: "input" | "output"; mode: string }
   | {
       kind: "run";
       run: RunOptions;
@@ -169,6 +172,12 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   if (machineReadable !== undefined && args.length === 0 && single("i") === undefined)
     return { kind: "capabilities" };
 
+  // virt-v2v answers -io ? / -oo ? once the mode is chosen, before anything else is checked.
+  if (many("io").includes("?"))
+    return { kind: "query-options", side: "input", mode: single("i") ?? "libvirt" };
+  if (many("oo").includes("?"))
+    return { kind: "query-options", side: "output", mode: single("o") ?? "libvirt" };
+
   if (flag("in-place")) {
     throw new UserError(
       "the --in-place option has been replaced by a separate program called virt-v2v-in-place, which split-v2v does not provide yet",
@@ -220,6 +229,8 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
         inputTransport: single("it"),
         inputPassword,
         inputOptions: many("io"),
+        bandwidth: single("bandwidth"),
+        bandwidthFile: single("bandwidth-file"),
       },
       output: {
         mode: single("o") ?? "libvirt",
@@ -246,7 +257,16 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   };
 }
 
-export const HELP_TEXT = `virt-v2v: convert a guest to use KVM
+/** The names of the served modes, for the option lines: "disk|local|ova|vmx". */
+function modeNames(kind: "input" | "output"): string {
+  return availableModeNames(kind).split(", ").join("|");
+}
+
+/** `virt-v2v --help`: virt-v2v 2.2's summary, with the modes taken from the selectors' table. */
+export function helpText(): string {
+  const modeLines = (modes: readonly ModeFacts[]): string[] =>
+    modes.map((mode) => `  ${mode.usage}\n      ${mode.summary}`);
+  return `virt-v2v: convert a guest to use KVM
 
 virt-v2v -i disk disk.img -o local -os /var/tmp
 
@@ -258,22 +278,27 @@ supervisor of separate helper programs.
 
 Options:
   -b, --bridge <in:out>               Map bridge ‘in’ to ‘out’
+  --bandwidth <bps>                   Set bandwidth to bits per sec (-it ssh)
+  --bandwidth-file <filename>         Set bandwidth dynamically from file (-it ssh)
   --compressed                        Compress output file (-of qcow2 only)
   --help                              Display brief help
-  -i <disk>                           Set input mode (default: libvirt, not available yet)
+  -i <${modeNames("input")}>${" ".repeat(Math.max(1, 31 - modeNames("input").length))}Set input mode (default: libvirt, not available yet)
   -if <format>                        Input format
-  -io <option[=value]>                Set option for input mode
+  -io <option[=value]>                Set option for input mode (-io ? lists them)
+  -ip <filename>                      Use password from file to connect to input hypervisor
+  -it <transport>                     Input transport (${INPUT_MODES.flatMap((mode) => mode.transports).join(", ")})
   --echo-keys                         Don’t turn off echo for passphrases
   --key <SELECTOR>                    Specify a LUKS key
   --keys-from-stdin                   Read passphrases from stdin
   --mac <mac:network|bridge:out>      Map NIC to network or bridge
+  --mac <mac:ip:ipaddr[,gw,len,ns…]>  Set a NIC’s static IP address
   --machine-readable[=format]         Make output machine readable
   -n, --network <in:out>              Map network ‘in’ to ‘out’
-  -o <local|disk|null>                Set output mode (default: libvirt, not available yet)
+  -o <${modeNames("output")}>${" ".repeat(Math.max(1, 31 - modeNames("output").length))}Set output mode (default: libvirt, not available yet)
   -oa <sparse|preallocated>           Set output allocation mode
   -of <raw|qcow2>                     Set output format
   -on <name>                          Rename guest when converting
-  -oo <option[=value]>                Set option for output mode
+  -oo <option[=value]>                Set option for output mode (-oo ? lists them)
   -os <storage>                       Set output storage location
   --parallel <N>                      Copy up to N disks at once (default: ${defaultParallelism()})
   --print-source                      Print source and stop
@@ -282,4 +307,11 @@ Options:
   -V, --version                       Display version and exit
   -v, --verbose                       Enable debugging messages
   -x                                  Enable tracing of libguestfs calls
+
+Input modes:
+${modeLines(INPUT_MODES).join("\n")}
+
+Output modes:
+${modeLines(OUTPUT_MODES).join("\n")}
 `;
+}

@@ -19,12 +19,12 @@ import { copyDisks } from "./copy.js";
 import { startHelper, type HelperRun } from "./helpers.js";
 import {
   helperScript,
+  inputHelperArgs,
   isKnownOutputMode,
   selectInputMode,
   selectOutputMode,
-  type InputRequest,
-  type OutputRequest,
 } from "./modes.js";
+import type { InputRequest, OutputRequest } from "@split-v2v/common";
 import { gatherKeys, type KeySelector } from "./keys.js";
 import { printSourceText } from "./print-source.js";
 import type { Reporter } from "./reporter.js";
@@ -91,7 +91,7 @@ export async function runConversion(
     throw new UserError(`unknown -o option: ${options.output.mode}`);
   }
   const outputMode = options.printSource ? null : selectOutputMode(options.output.mode);
-  const inputArgs = inputMode.helperArgs(options.input);
+  const inputArgs = inputHelperArgs(inputMode, options.input);
   const outputArgs = outputMode === null ? [] : outputMode.helperArgs(options.output);
 
   // Key files and stdin are read now: a missing key file fails before anything starts.

@@ -1,7 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { UserError } from "@split-v2v/common";
-import { parseCommandLine, selectInputMode, selectOutputMode } from "../src/index.js";
+import { optionsHelpText } from "@split-v2v/common";
+import {
+  INPUT_MODES,
+  OUTPUT_MODES,
+  capabilities,
+  inputHelperArgs,
+  parseCommandLine,
+  selectInputMode,
+  selectOutputMode,
+} from "../src/index.js";
+import { helpText } from "../src/options.js";
 
 test("virt-v2v's single-dash options parse as words, not letter groups", () => {
   const command = parseCommandLine([
@@ -102,8 +112,115 @@ test("modes: implemented ones select a helper, known others are refused by name"
         inputTransport: undefined,
         inputPassword: undefined,
         inputOptions: ["a=b"],
+        bandwidth: undefined,
+        bandwidthFile: undefined,
       }),
     /no -io \(input options\) are allowed here/,
+  );
+});
+
+const noInputOptions = {
+  inputFormat: undefined,
+  inputConnection: undefined,
+  inputTransport: undefined,
+  inputPassword: undefined,
+  inputOptions: [],
+  bandwidth: undefined,
+  bandwidthFile: undefined,
+};
+
+test("the refusals, the capability lines and --help are derived from the one table of modes", () => {
+  const names = (modes: readonly { name: string; aliases: readonly string[] }[]) =>
+    modes.flatMap((mode) => [mode.name, ...mode.aliases]);
+  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "ova", "vmx"]);
+  assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
+  assert.throws(
+    () => selectInputMode("libvirt"),
+    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v; available input modes: disk, local, ova, vmx$/,
+  );
+  assert.throws(
+    () => selectOutputMode("ovirt_upload"),
+    /available output modes: disk, local, null$/,
+  );
+  // Every mode a descriptor serves is on the capability list, and nothing else of its kind.
+  const lines = capabilities();
+  assert.deepEqual(
+    lines.filter((line) => /^(input|output):/.test(line)),
+    ["input:disk", "input:ova", "input:vmx", "output:local", "output:null"],
+  );
+  // -i vmx -it ssh honours --bandwidth, so the capability is there; --colours is not (it is
+  // accepted, as virt-v2v accepts it, but changes nothing).
+  assert.ok(lines.includes("bandwidth-option"));
+  assert.ok(!lines.includes("colours-option"));
+  const help = helpText();
+  for (const mode of [...INPUT_MODES, ...OUTPUT_MODES]) {
+    assert.ok(help.includes(mode.usage), `--help shows ${mode.usage}`);
+    assert.ok(help.includes(mode.summary));
+  }
+  assert.match(help, /^ {2}-i <disk\|local\|ova\|vmx> +Set input mode/m);
+  assert.match(help, /^ {2}-o <disk\|local\|null> +Set output mode/m);
+});
+
+test("-io ? and -oo ? list the selected mode's options in virt-v2v 2.2's words", () => {
+  assert.deepEqual(parseCommandLine(["-i", "ova", "-io", "?"]), {
+    kind: "query-options",
+    side: "input",
+    mode: "ova",
+  });
+  assert.deepEqual(parseCommandLine(["-o", "local", "-oo", "?"]), {
+    kind: "query-options",
+    side: "output",
+    mode: "local",
+  });
+  assert.equal(
+    optionsHelpText(selectInputMode("disk")),
+    "No input options can be used in this mode.\n",
+  );
+  assert.equal(
+    optionsHelpText(selectOutputMode("local")),
+    "Output options that can be used with -o disk:\n\n  -oo compressed      Compress the output file (used only with -of qcow2)\n",
+  );
+  assert.equal(
+    optionsHelpText(selectOutputMode("null")),
+    "No output options can be used in this mode.\n",
+  );
+});
+
+test("--bandwidth goes to -i vmx -it ssh, and is refused where nothing crosses a network", () => {
+  const vmx = selectInputMode("vmx");
+  assert.deepEqual(
+    vmx.helperArgs({
+      ...noInputOptions,
+      mode: "vmx",
+      args: ["ssh://root@esx/vmfs/volumes/ds/g/g.vmx"],
+      inputTransport: "ssh",
+      bandwidth: "10M",
+      bandwidthFile: "/var/tmp/rate",
+    }),
+    [
+      "-it",
+      "ssh",
+      "--bandwidth",
+      "10M",
+      "--bandwidth-file",
+      "/var/tmp/rate",
+      "--",
+      "ssh://root@esx/vmfs/volumes/ds/g/g.vmx",
+    ],
+  );
+  assert.throws(
+    () => vmx.helperArgs({ ...noInputOptions, mode: "vmx", args: ["g.vmx"], bandwidth: "10M" }),
+    /--bandwidth \/ --bandwidth-file: -i vmx reads local files here/,
+  );
+  assert.throws(
+    () =>
+      inputHelperArgs(selectInputMode("disk"), {
+        ...noInputOptions,
+        mode: "disk",
+        args: ["g.img"],
+        bandwidth: "1M",
+      }),
+    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i vmx -it ssh\)$/,
   );
 });
 

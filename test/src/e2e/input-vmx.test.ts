@@ -449,6 +449,45 @@ const SMALL_GUEST_SOURCE = [
   "",
 ].join("\n");
 
+test("-it ssh --bandwidth: nbdkit's rate filter limits the ssh disks (the helper's log shows it)", async (t) => {
+  const host = await sshOrSkip(t);
+  if (host === null) return;
+  const sandbox = await makeSandbox("vmx-ssh-rate");
+  t.after(() => sandbox.dispose());
+  const vmx = await smallRemoteGuest(sandbox, "small.vmdk");
+  const rateFile = path.join(sandbox.tmp, "rate");
+  await writeFile(rateFile, "2G\n");
+  const uri = sshUri(host, vmx);
+  const result = await host.virtV2v(
+    ["-i", "vmx", "-it", "ssh", uri, "-o", "null", "--print-source", "-v"].concat([
+      "--bandwidth",
+      "1G",
+      "--bandwidth-file",
+      rateFile,
+    ]),
+    sandbox,
+    { agent: true },
+  );
+  assert.equal(result.exitCode, 0, result.stderr);
+  const starts = result.stderr.split("\n").filter((line) => /starting nbdkit: .* ssh /.test(line));
+  assert.ok(starts.length > 0, result.stderr);
+  // The disks' servers (on WORKDIR/in0, in1); the helper's probes of the files read no data.
+  const diskServers = starts.filter((start) => / --unix \S+\/in\d+ /.test(start));
+  assert.equal(diskServers.length, 2, result.stderr);
+  for (const line of diskServers) {
+    assert.match(line, / --filter=rate --filter=cow --filter=retry ssh /);
+    assert.match(line, / rate=1G rate-file=\S+\/rate$/);
+  }
+  // A local .vmx moves nothing over a network: the options are refused before anything starts.
+  const local = await virtV2v(["-i", "vmx", vmx, "-o", "null", "--bandwidth", "1G"], sandbox);
+  assert.equal(local.exitCode, 1);
+  assert.match(
+    local.stderr,
+    /^virt-v2v: error: --bandwidth \/ --bandwidth-file: -i vmx reads local files here/,
+  );
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+});
+
 test("-it ssh: the .vmx and its flat disks are read over SSH with the user's key", async (t) => {
   const host = await sshOrSkip(t);
   if (host === null) return;

@@ -1,0 +1,43 @@
+/**
+ * `-i vmx` as the supervisor's table sees it. Kept free of the helper's own modules, so that
+ * the supervisor reads it without loading them.
+ */
+import { UserError, type InputModeDescriptor } from "@split-v2v/common";
+
+export const inputVmxMode: InputModeDescriptor = {
+  kind: "input",
+  name: "vmx",
+  aliases: [],
+  program: "helper-v2v-input-vmx",
+  helperPackage: "@split-v2v/helper-input-vmx",
+  summary: "a VMware guest's .vmx file and its disks, local or on an ESXi host over SSH",
+  usage: "-i vmx [-it ssh [-ip PASSWORD-FILE]] GUEST.vmx|ssh://[USER@]HOST[:PORT]/PATH/GUEST.vmx",
+  options: [],
+  transports: ["ssh"],
+  bandwidth: true,
+  capabilities: ["input:vmx"],
+  helperArgs(request) {
+    // virt-v2v's -i vmx has no input options; -if and -ic are not used by it.
+    if (request.inputOptions.length > 0)
+      throw new UserError("no -io (input options) are allowed here");
+    if (request.inputTransport === "vddk")
+      throw new UserError("-i vmx: cannot use -it vddk in this input mode");
+    if (request.inputTransport !== undefined && request.inputTransport !== "ssh")
+      throw new UserError(`unknown input transport ‘-it ${request.inputTransport}’`);
+    const ssh = request.inputTransport === "ssh";
+    if (!ssh && (request.bandwidth !== undefined || request.bandwidthFile !== undefined)) {
+      throw new UserError(
+        "--bandwidth / --bandwidth-file: -i vmx reads local files here; the limit applies to a transfer over a network (-it ssh)",
+      );
+    }
+    return [
+      ...(ssh ? ["-it", "ssh"] : []),
+      ...(request.inputPassword ? ["-ip", request.inputPassword] : []),
+      ...(request.bandwidth ? ["--bandwidth", request.bandwidth] : []),
+      ...(request.bandwidthFile ? ["--bandwidth-file", request.bandwidthFile] : []),
+      "--",
+      ...request.args,
+    ];
+  },
+  description: (request) => ["-i vmx", ...request.args].join(" "),
+};

@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execa } from "execa";
+import { nbdkitArgv } from "@split-v2v/common";
+import { sshDiskSpec } from "../src/ssh-files.js";
+
+const access = { server: "esx.example.com", port: null, user: "root", passwordFile: null };
+const launch = { socket: "/w/in0", pidfile: "/w/tmp/in0.pid" };
+
+test("an ssh disk is served under retry and the overlay; no rate filter without --bandwidth", () => {
+  const argv = nbdkitArgv(
+    sshDiskSpec(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert"),
+    launch,
+  );
+  assert.deepEqual(
+    argv.filter((word) => word.startsWith("--filter=")),
+    ["--filter=cow", "--filter=retry"],
+  );
+  assert.ok(!argv.some((word) => word.startsWith("rate")));
+});
+
+test("--bandwidth and --bandwidth-file put nbdkit's rate filter outermost, above the overlay", async () => {
+  const spec = sshDiskSpec(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert", {
+    rate: "10M",
+    rateFile: "/var/tmp/v2v-rate",
+  });
+  const argv = nbdkitArgv(spec, launch);
+  const plugin = argv.indexOf("ssh");
+  assert.deepEqual(argv.slice(plugin - 3, plugin), [
+    "--filter=rate",
+    "--filter=cow",
+    "--filter=retry",
+  ]);
+  assert.deepEqual(argv.slice(-2), ["rate=10M", "rate-file=/var/tmp/v2v-rate"]);
+  // Debian's nbdkit has the filter and takes these parameters (checked on the null plugin,
+  // as no ESXi host is at hand here).
+  const result = await execa(
+    "nbdkit",
+    [
+      "--filter=rate",
+      "--filter=cow",
+      "null",
+      "size=1M",
+      "rate=10M",
+      "rate-file=/var/tmp/v2v-rate",
+      "--run",
+      "true",
+    ],
+    { reject: false },
+  );
+  assert.equal(result.exitCode, 0, String(result.stderr));
+});
