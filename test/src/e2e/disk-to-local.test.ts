@@ -32,7 +32,8 @@ test("a Linux guest converts to -o local: disk, valid libvirt XML, source untouc
     "Opening the source",
     "Inspecting the source",
     "Checking for sufficient free disk space in the guest",
-    messages[4]!,
+    // libguestfs's product name of a Debian guest is its /etc/debian_version.
+    "Converting 12.2 to run on KVM",
     "Mapping filesystem data to avoid copying unused and blank areas",
     "Closing the overlay",
     "Assigning disks to buses",
@@ -42,7 +43,6 @@ test("a Linux guest converts to -o local: disk, valid libvirt XML, source untouc
     "Creating output metadata",
     "Finishing off",
   ]);
-  assert.match(messages[4]!, /^Converting .+ to run on KVM$/);
 
   assert.deepEqual((await readdir(sandbox.out)).sort(), ["converted-sda", "converted.xml"]);
   const xmlFile = path.join(sandbox.out, "converted.xml");
