@@ -21,8 +21,9 @@ PACKAGES=(
   # depmod (kmod).
   debootstrap initramfs-tools-core rpm sqlite3 kmod libguestfs-dev
   openssh-server openssh-client openssl zip xorriso
-  # ifquery, to check the ifupdown configuration the Linux converter writes.
-  ifupdown
+  # ifquery, to check the ifupdown configuration the Linux converter writes; jq, which the
+  # example supervisor script (examples/) reads metadata.out with.
+  ifupdown jq
 )
 
 missing=()

@@ -15,6 +15,7 @@ import {
 } from "@split-v2v/common";
 import { Guestfs, ensureWorkingAccel } from "@split-v2v/libguestfs";
 import {
+  diskEndpoint,
   readMetadata,
   writeMetadata,
   type ConversionReport,
@@ -232,10 +233,17 @@ async function openAppliance(
       await g.addDrive(file, { format: "raw" });
       continue;
     }
-    await g.addDrive("", {
+    // libguestfs reaches an NBD export by its server ("unix:PATH" or "tcp:HOST:PORT") and,
+    // in place of a file name, the export's name.
+    const endpoint = diskEndpoint(options.workdir, disk);
+    await g.addDrive(endpoint.exportName, {
       format: "raw",
       protocol: "nbd",
-      server: [`unix:${path.join(options.workdir, disk.socket)}`],
+      server: [
+        endpoint.transport === "unix"
+          ? `unix:${endpoint.socket}`
+          : `tcp:${endpoint.host}:${endpoint.port}`,
+      ],
       cachemode: "unsafe",
       discard: "besteffort",
     });

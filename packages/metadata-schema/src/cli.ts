@@ -4,11 +4,21 @@
  *
  *   v2v-metadata validate FILE...     exit 0 when every file is valid metadata.in/metadata.out
  *   v2v-metadata schema in|out        print the JSON Schema (draft 2020-12)
+ *   v2v-metadata write-schemas DIR    write the shipped .json schemas (the package's schema/)
  */
-import { MetadataError, metadataInSchema, metadataOutSchema, readAnyMetadata } from "./index.js";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  MetadataError,
+  SHIPPED_SCHEMAS,
+  metadataInSchema,
+  metadataOutSchema,
+  readAnyMetadata,
+} from "./index.js";
 
 const usage = `usage: v2v-metadata validate FILE...
        v2v-metadata schema in|out
+       v2v-metadata write-schemas DIR
 
 Validates split-v2v metadata.in / metadata.out files against their JSON Schema,
 or prints the schema.`;
@@ -37,6 +47,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === "schema" && rest.length === 1 && (rest[0] === "in" || rest[0] === "out")) {
     const schema = rest[0] === "in" ? metadataInSchema : metadataOutSchema;
     console.log(JSON.stringify(schema, null, 2));
+    return 0;
+  }
+  if (command === "write-schemas" && rest.length === 1) {
+    for (const [name, schema] of Object.entries(SHIPPED_SCHEMAS)) {
+      await writeFile(path.join(rest[0]!, name), `${JSON.stringify(schema, null, 2)}\n`);
+    }
     return 0;
   }
   console.error(

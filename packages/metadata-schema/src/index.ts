@@ -9,9 +9,22 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import type { FromSchema } from "json-schema-to-ts";
-import { SCHEMA_VERSION, metadataInSchema, metadataOutSchema } from "./schemas.js";
+import {
+  SCHEMA_VERSION,
+  SHIPPED_SCHEMAS,
+  helperEventSchema,
+  metadataInSchema,
+  metadataOutSchema,
+} from "./schemas.js";
 
-export { SCHEMA_VERSION, metadataInSchema, metadataOutSchema };
+export { SCHEMA_VERSION, SHIPPED_SCHEMAS, helperEventSchema, metadataInSchema, metadataOutSchema };
+export {
+  NBD_DEFAULT_PORT,
+  diskEndpoint,
+  endpointUri,
+  parseNbdUri,
+  type DiskEndpoint,
+} from "./endpoint.js";
 
 export type MetadataIn = FromSchema<typeof metadataInSchema>;
 export type MetadataOut = FromSchema<typeof metadataOutSchema>;
@@ -44,11 +57,66 @@ export class MetadataError extends Error {
   }
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+// strictRequired off: a disk's anyOf requires socket or endpoint, defined beside it.
+const ajv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+});
 const validators: Record<MetadataKind, ValidateFunction> = {
   "metadata.in": ajv.compile(metadataInSchema),
   "metadata.out": ajv.compile(metadataOutSchema),
 };
+// Readers are tolerant of what a newer writer of the same schema version may add (optional
+// fields do not bump the version): this second instance drops the fields it does not know.
+const tolerantAjv = new Ajv2020({
+  allErrors: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  removeAdditional: true,
+});
+const tolerantValidators: Record<MetadataKind, ValidateFunction> = {
+  "metadata.in": tolerantAjv.compile(metadataInSchema),
+  "metadata.out": tolerantAjv.compile(metadataOutSchema),
+};
+
+export interface ReadOptions {
+  /**
+   * Told of each field the file has and this schema does not (a newer writer's addition), which
+   * the reader then ignores. Default: one line on stderr, which is a helper's log.
+   */
+  onUnknownField?: (where: string) => void;
+}
+
+/**
+ * A reader's validation: strict, except that fields this schema does not know are reported and
+ * dropped; every other problem is an error as with validateMetadata.
+ */
+function validateForReading(
+  kind: MetadataKind,
+  data: unknown,
+  file: string,
+  options: ReadOptions,
+): MetadataIn | MetadataOut {
+  const strict = validators[kind];
+  if (strict(data)) return data as MetadataIn | MetadataOut;
+  const errors = strict.errors ?? [];
+  if (!errors.every((error) => error.keyword === "additionalProperties")) {
+    return validateMetadata(kind, data, file);
+  }
+  const report =
+    options.onUnknownField ??
+    ((where: string) => process.stderr.write(`${file}: ignoring unknown field ${where}\n`));
+  for (const error of errors) {
+    const field = String((error.params as { additionalProperty?: unknown }).additionalProperty);
+    report(`${error.instancePath}/${field}`);
+  }
+  const copy = structuredClone(data);
+  if (tolerantValidators[kind](copy)) return copy as MetadataIn | MetadataOut;
+  return validateMetadata(kind, data, file);
+}
 
 function describeProblem(error: ErrorObject): string {
   const where = error.instancePath === "" ? "(top level)" : error.instancePath;
@@ -109,13 +177,22 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-export async function readMetadata(kind: "metadata.in", file: string): Promise<MetadataIn>;
-export async function readMetadata(kind: "metadata.out", file: string): Promise<MetadataOut>;
+export async function readMetadata(
+  kind: "metadata.in",
+  file: string,
+  options?: ReadOptions,
+): Promise<MetadataIn>;
+export async function readMetadata(
+  kind: "metadata.out",
+  file: string,
+  options?: ReadOptions,
+): Promise<MetadataOut>;
 export async function readMetadata(
   kind: MetadataKind,
   file: string,
+  options: ReadOptions = {},
 ): Promise<MetadataIn | MetadataOut> {
-  return validateMetadata(kind, await readJson(file), file);
+  return validateForReading(kind, await readJson(file), file, options);
 }
 
 /** Reads a file of either kind, telling which by its `kind` field. */
@@ -126,6 +203,7 @@ export async function readAnyMetadata(
 > {
   const data = await readJson(file);
   const kind = metadataKindOf(data);
+  // Strict, as a writer's check is: `v2v-metadata validate` tells a writer what it got wrong.
   if (kind === "metadata.in") return { kind, data: validateMetadata(kind, data, file) };
   if (kind === "metadata.out") return { kind, data: validateMetadata(kind, data, file) };
   throw new MetadataError(

@@ -62,7 +62,9 @@ const display = {
 const sourceDisk = {
   type: "object",
   additionalProperties: false,
-  required: ["id", "socket", "virtualSize", "controller"],
+  required: ["id", "virtualSize", "controller"],
+  // Where the disk is served: the short form (a socket in the work dir), or any NBD URI.
+  anyOf: [{ required: ["socket"] }, { required: ["endpoint"] }],
   properties: {
     id: {
       type: "integer",
@@ -72,7 +74,19 @@ const sourceDisk = {
     socket: {
       type: "string",
       pattern: "^in[0-9]+$",
-      description: "Name of the NBD Unix socket in the work dir that serves this disk's overlay.",
+      description:
+        "Name of the NBD Unix socket in the work dir that serves this disk (the short form of endpoint).",
+    },
+    endpoint: {
+      type: "string",
+      pattern: "^nbd(\\+unix|\\+tcp|s|s\\+unix)?://",
+      description:
+        "The NBD URI that serves this disk, e.g. nbd+unix:///?socket=/run/x.sock or nbd://127.0.0.1:10809/export (given by a program that serves the disk itself); wins over socket.",
+    },
+    overlay: {
+      type: "boolean",
+      description:
+        "Whether writes land in an overlay (true: the source is never touched) or on the disk itself (false: in-place conversion). Absent: true.",
     },
     virtualSize: { ...byteCount, description: "Virtual size in bytes." },
     controller: sourceController,
@@ -377,4 +391,52 @@ export const metadataOutSchema = {
       },
     },
   },
+} as const;
+
+/**
+ * The helper event lines (see CONTRACT.md): one JSON object per line on a helper's stdout.
+ * Readers ignore an event kind they do not know, so new kinds do not bump the version.
+ */
+export const helperEventSchema = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://split-v2v.invalid/schema/helper-event.json",
+  title: "split-v2v helper event: one line of a helper's stdout",
+  oneOf: [
+    {
+      type: "object",
+      required: ["event", "text"],
+      properties: {
+        event: { enum: ["message", "info", "warning"] },
+        text: { type: "string" },
+      },
+    },
+    {
+      type: "object",
+      required: ["event", "text"],
+      properties: {
+        event: { const: "error" },
+        text: { type: "string" },
+        bug: { type: "boolean", description: "True when the user cannot fix it." },
+      },
+    },
+    {
+      type: "object",
+      required: ["event", "sockets"],
+      properties: {
+        event: { const: "ready" },
+        sockets: {
+          type: "array",
+          items: { type: "string" },
+          description: "The sockets now served, as names in the work dir.",
+        },
+      },
+    },
+  ],
+} as const;
+
+/** The files shipped in the package's schema/ folder, generated from these constants. */
+export const SHIPPED_SCHEMAS = {
+  "metadata.in.json": metadataInSchema,
+  "metadata.out.json": metadataOutSchema,
+  "helper-event.json": helperEventSchema,
 } as const;

@@ -8,6 +8,10 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import {
   MetadataError,
+  SHIPPED_SCHEMAS,
+  diskEndpoint,
+  endpointUri,
+  parseNbdUri,
   readMetadata,
   validateMetadata,
   writeMetadata,
@@ -145,4 +149,82 @@ test("v2v-metadata validate accepts good files and rejects a bad one with exit 1
   const schema = await run(process.execPath, [cli, "schema", "in"]);
   assert.equal(JSON.parse(schema.stdout).$schema, "https://json-schema.org/draft/2020-12/schema");
   assert.ok((await readFile(good, "utf8")).endsWith("\n"));
+});
+
+test("readers accept a newer writer's unknown fields (reported, then dropped); writers stay strict", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "metadata-tolerant-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, "metadata.in");
+  const newer = structuredClone(sampleIn) as unknown as Record<string, unknown> & {
+    source: { disks: Array<Record<string, unknown>> };
+  };
+  newer.futureTopLevel = { any: "thing" };
+  newer.source.disks[0]!.futureDiskField = 42;
+  await writeFile(file, JSON.stringify(newer));
+  const unknown: string[] = [];
+  const read = await readMetadata("metadata.in", file, { onUnknownField: (w) => unknown.push(w) });
+  assert.deepEqual(unknown.sort(), ["/futureTopLevel", "/source/disks/0/futureDiskField"]);
+  assert.deepEqual(read, sampleIn, "what this reader knows is read as written");
+  // A wrong type is still an error, unknown fields or not.
+  newer.source.disks[0]!.virtualSize = "big";
+  await writeFile(file, JSON.stringify(newer));
+  await assert.rejects(
+    readMetadata("metadata.in", file, { onUnknownField: () => {} }),
+    MetadataError,
+  );
+  // Writers never write what the schema does not define.
+  await assert.rejects(
+    writeMetadata("metadata.in", file, { ...sampleIn, extra: 1 } as unknown as MetadataIn),
+    /must NOT have additional properties 'extra'/,
+  );
+});
+
+test("a disk is served on a work-dir socket (the short form) or at any NBD URI", () => {
+  const withEndpoint = structuredClone(sampleIn);
+  withEndpoint.source.disks = [
+    {
+      id: 0,
+      endpoint: "nbd://127.0.0.1:10810/disk0",
+      overlay: true,
+      virtualSize: 1073741824,
+      controller: null,
+    },
+  ];
+  assert.doesNotThrow(() => validateMetadata("metadata.in", withEndpoint));
+  const neither = structuredClone(sampleIn);
+  neither.source.disks = [
+    { id: 0, virtualSize: 1, controller: null } as unknown as MetadataIn["source"]["disks"][number],
+  ];
+  assert.throws(() => validateMetadata("metadata.in", neither), MetadataError);
+  assert.deepEqual(diskEndpoint("/w", { socket: "in0" }), {
+    transport: "unix",
+    socket: "/w/in0",
+    exportName: "",
+  });
+  assert.deepEqual(diskEndpoint("/w", { socket: "in0", endpoint: "nbd://[::1]/sda" }), {
+    transport: "tcp",
+    host: "::1",
+    port: 10809,
+    exportName: "sda",
+  });
+  assert.deepEqual(parseNbdUri("nbd+unix:///x%20y?socket=/run/a.sock"), {
+    transport: "unix",
+    socket: "/run/a.sock",
+    exportName: "x y",
+  });
+  assert.equal(
+    endpointUri(parseNbdUri("nbd+tcp://host.example:2000/e")),
+    "nbd://host.example:2000/e",
+  );
+  assert.throws(() => parseNbdUri("nbds://h/e"), /TLS is not supported/);
+  assert.throws(() => parseNbdUri("nbd+unix:///e"), /needs \?socket=PATH/);
+  assert.throws(() => parseNbdUri("http://h/e"), /not an NBD URI/);
+});
+
+test("the shipped schema/*.json files are the schemas of the code (npm run schemas writes them)", async () => {
+  const shipped = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "schema");
+  for (const [name, schema] of Object.entries(SHIPPED_SCHEMAS)) {
+    const file = JSON.parse(await readFile(path.join(shipped, name), "utf8")) as unknown;
+    assert.deepEqual(file, JSON.parse(JSON.stringify(schema)), `schema/${name} is up to date`);
+  }
 });
