@@ -30,6 +30,13 @@ export interface EnsureWorkingAccelOptions {
   /** Told once per call when KVM is present but unusable (TCG is much slower). */
   warn: (line: string) => void;
   log?: (line: string) => void;
+  /**
+   * For the tests of this decision on any host: the KVM device to check (default /dev/kvm)
+   * and the probe to run (default runAccelProbe), so that a working, a missing and a broken
+   * KVM can each be shown where the machine has only one of them.
+   */
+  kvmDevice?: string;
+  probe?: (accel: "kvm" | "tcg", options: AccelProbeOptions) => Promise<AccelProbeResult>;
 }
 
 export interface AccelProbeResult {
@@ -329,14 +336,16 @@ export async function ensureWorkingAccel(
     return { accel: "kvm", reason, checkedAt: now(), key: `arch=${process.arch}` };
   }
 
+  const kvmDevice = options.kvmDevice ?? "/dev/kvm";
+  const probe = options.probe ?? runAccelProbe;
   try {
-    await access("/dev/kvm", constants.R_OK | constants.W_OK);
+    await access(kvmDevice, constants.R_OK | constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === "ENOENT"
-        ? "/dev/kvm does not exist"
-        : `/dev/kvm is not usable by this user (${code ?? "error"})`;
+        ? `${kvmDevice} does not exist`
+        : `${kvmDevice} is not usable by this user (${code ?? "error"})`;
     applyTcg();
     log(`accel: ${reason}; using TCG`);
     return { accel: "tcg", reason, checkedAt: now(), key: "kvm=absent" };
@@ -359,14 +368,14 @@ export async function ensureWorkingAccel(
       `accel: ${verdict.accel} (cached in ${cacheFile} at ${verdict.checkedAt}: ${verdict.reason})`,
     );
   } else {
-    const kvm = await runAccelProbe("kvm", { qemu });
+    const kvm = await probe("kvm", { qemu });
     log(`accel: KVM probe: ${kvm.detail}`);
     if (kvm.ok) {
       verdict = { accel: "kvm", reason: kvm.detail, checkedAt: now(), key };
     } else {
       // The same guest must run under TCG, or the probe (not KVM) is what failed.
       // A sanity check, not a race: give TCG time even on a loaded host.
-      const tcg = await runAccelProbe("tcg", { qemu, runBudgetMs: 10_000 });
+      const tcg = await probe("tcg", { qemu, runBudgetMs: 10_000 });
       log(`accel: TCG probe: ${tcg.detail}`);
       if (!tcg.ok) {
         const reason = `probe inconclusive (${kvm.detail}; ${tcg.detail})`;
