@@ -2,7 +2,8 @@
 // and a 64 MiB nbdkit memory disk attached over NBD the way the converter attaches disks.
 import { access, copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 
@@ -19,7 +20,11 @@ import {
 } from "../src/index.js";
 
 const MiB = 1024 * 1024;
-const MINIMAL_HIVE = "/work/shared/testdata/virt-v2v-upstream/phony-windows/minimal-hive";
+// ../shared beside the checkout: this file runs as packages/libguestfs/dist/test/*.js.
+const MINIMAL_HIVE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../../../../shared/testdata/virt-v2v-upstream/phony-windows/minimal-hive",
+);
 
 let dir = "";
 let scratch = "";
@@ -292,7 +297,7 @@ describe("one appliance on a scratch disk and an NBD disk", () => {
     try {
       await access(MINIMAL_HIVE);
     } catch {
-      t.skip(`${MINIMAL_HIVE} is absent (/work/shared testdata not available)`);
+      t.skip(`${MINIMAL_HIVE} is absent (../shared beside the checkout is not there)`);
       return;
     }
     const g = guest();
