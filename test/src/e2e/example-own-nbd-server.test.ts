@@ -6,12 +6,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { linuxGuest } from "../fixtures/guests.js";
 import {
+  freePort,
   makeSandbox,
   packageBin,
   processesMentioning,
@@ -23,14 +23,6 @@ const EXAMPLE = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   "../../../examples/convert-with-own-nbd-server.sh",
 );
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address !== null ? address.port : 0;
-}
 
 test("a script of its own serves the disk over TCP, writes metadata.in by hand, and helper-v2v-convert converts it", async (t) => {
   const sandbox = await makeSandbox("example-nbd");

@@ -29,6 +29,7 @@ import { linuxGuest, sharedTestdataDir, sharedTestdataMissingReason } from "../f
 import {
   VIRT_V2V,
   errorLines,
+  freePort,
   leftovers,
   makeSandbox,
   runEnvironment,
@@ -148,17 +149,6 @@ const REQUIRED_PROGRAMS = [
   "/usr/bin/nsenter",
   "/usr/bin/openssl",
 ];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 async function waitFor(
   what: string,

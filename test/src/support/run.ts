@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import net from "node:net";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -109,4 +110,16 @@ export async function leftovers(
 /** Lines that are virt-v2v's error lines. */
 export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((line) => line.startsWith("virt-v2v: error: "));
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now (for a test's own server). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
 }
