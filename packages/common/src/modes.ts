@@ -59,6 +59,11 @@ export interface InputModeFacts extends ModeFacts {
   kind: "input";
   /** The -it transports this mode takes (none: -it is refused). */
   transports: readonly string[];
+  /**
+   * The -ic schemes ("vpx", "xen+ssh") that choose this mode among those of the same -i name,
+   * as virt-v2v's select_input does for -i libvirt. Absent or empty: the mode for any other -ic.
+   */
+  connectionSchemes?: readonly string[];
   /** Whether --bandwidth applies (it limits a network transport). */
   bandwidth: boolean;
 }
@@ -93,6 +98,16 @@ export interface OutputModeFacts extends ModeFacts {
   stages: readonly ["precheck", "setup", "final"];
   /** The output creates fresh zeroed disks, so the copy may skip writing zeroes. */
   targetIsZero: boolean;
+  /**
+   * The size of each copy request the target wants (virt-v2v's Output.request_size: nbdcopy
+   * --request-size), in bytes; absent or null for nbdcopy's default.
+   */
+  requestSize?: number | null;
+  /**
+   * Whether the converted guest keeps its serial console (absent: true). virt-v2v 2.2 removes it
+   * for -o rhv and -o vdsm, whose targets have no serial port.
+   */
+  keepSerialConsole?: boolean;
 }
 
 export interface OutputModeDescriptor extends OutputModeFacts {
@@ -108,10 +123,53 @@ export type ModeDescriptor = InputModeDescriptor | OutputModeDescriptor;
 /** The JSON facts of a descriptor (its functions and package left out), for --describe. */
 export function modeFacts(descriptor: ModeDescriptor): Record<string, unknown> {
   const facts: Record<string, unknown> = { contract: HELPER_CONTRACT_VERSION };
-  for (const [key, value] of Object.entries(descriptor)) {
-    if (typeof value !== "function" && key !== "helperPackage") facts[key] = value;
+  // The optional facts are spelled out with their defaults, so that a reader need not know them.
+  const defaults: Record<string, unknown> =
+    descriptor.kind === "input"
+      ? { connectionSchemes: [] }
+      : { requestSize: null, keepSerialConsole: true };
+  for (const [key, value] of Object.entries({ ...defaults, ...descriptor })) {
+    if (typeof value !== "function" && key !== "helperPackage" && value !== undefined)
+      facts[key] = value;
   }
   return facts;
+}
+
+/** The -ic scheme ("vpx" of vpx://…, "xen+ssh"), or null for no -ic or one without a scheme. */
+export function connectionScheme(connection: string | undefined): string | null {
+  if (connection === undefined) return null;
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(connection);
+  return match === null ? null : match[1]!.toLowerCase();
+}
+
+/**
+ * virt-v2v's select_input: among the input modes named by -i, the one whose -ic scheme matches
+ * (and, when several match, whose -it transports include the one given), else the one that names
+ * no scheme. Null when no mode has that name.
+ */
+export function selectInputDescriptor<T extends InputModeFacts>(
+  modes: readonly T[],
+  request: Pick<InputRequest, "mode" | "inputConnection" | "inputTransport">,
+): T | null {
+  const named = modes.filter(
+    (mode) => mode.name === request.mode || mode.aliases.includes(request.mode),
+  );
+  if (named.length <= 1) return named[0] ?? null;
+  const scheme = connectionScheme(request.inputConnection);
+  const bySchemes = named.filter(
+    (mode) => scheme !== null && (mode.connectionSchemes ?? []).includes(scheme),
+  );
+  const candidates =
+    bySchemes.length > 0
+      ? bySchemes
+      : named.filter((mode) => (mode.connectionSchemes ?? []).length === 0);
+  const transport = request.inputTransport;
+  return (
+    candidates.find((mode) => transport !== undefined && mode.transports.includes(transport)) ??
+    candidates.find((mode) => mode.transports.length === 0) ??
+    candidates[0] ??
+    null
+  );
 }
 
 /**

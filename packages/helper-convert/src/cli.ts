@@ -35,7 +35,7 @@ answerDescribe({
   summary:
     "inspects the guest on WORKDIR/in0… and converts it to run on KVM, writing only into what it is served",
   usage:
-    "helper-v2v-convert [--root ask|single|first|/dev/X] [--network in:out] [--bridge in:out] [--mac MAC:network|bridge|ip:…] [--keys-from-stdin] WORKDIR",
+    "helper-v2v-convert [--root ask|single|first|/dev/X] [--network in:out] [--bridge in:out] [--mac MAC:network|bridge|ip:…] [--keys-from-stdin] [--remove-serial-console] WORKDIR",
   reads: ["metadata.in", "in0…"],
   writes: ["metadata.out"],
   capabilities: ["convert:linux", "convert:windows"],
@@ -81,6 +81,12 @@ const argv = yargs(hideBin(process.argv))
     type: "boolean",
     default: false,
     describe: "Show the passphrases typed at the terminal prompt",
+  })
+  .option("remove-serial-console", {
+    type: "boolean",
+    default: false,
+    describe:
+      "For a target without a serial port (-o rhv, -o vdsm): remove the guest's serial console instead of keeping it",
   })
   .option("cache-dir", { type: "string", describe: "Where to cache the KVM/TCG verdict" })
   .option("exit-with-parent", {
@@ -146,6 +152,7 @@ runHelper(
         verbose: argv.verbose,
         trace: argv.trace,
         askRoot: process.stdin.isTTY ? askRootOnTerminal : null,
+        keepSerialConsole: !argv["remove-serial-console"],
         keys,
         // Only where the user is at a terminal (as the supervisor passes it on): a helper run
         // by a program must never wait on a prompt nobody sees.

@@ -1,7 +1,9 @@
 /**
- * helper-v2v-convert's work, in virt-v2v 2.2's order: open the overlays with libguestfs, inspect,
- * check free space, convert by guest family, trim every filesystem (so the copy skips free space),
- * close, assign target buses and firmware, write metadata.out.
+ * helper-v2v-convert's work as named steps, in virt-v2v 2.2's order: open (the appliance on the
+ * served disks), inspect, convert (free space check, then by guest family), trim (so the copy
+ * skips free space), close, describe (target buses and firmware, metadata.out). A conversion runs
+ * them all; an in-place conversion (writable endpoints, nothing to copy) and an inspect-only run
+ * take the ones they need.
  */
 import os from "node:os";
 import path from "node:path";
@@ -13,12 +15,14 @@ import {
   metadataOutPath,
   onCleanup,
 } from "@split-v2v/common";
-import { Guestfs, ensureWorkingAccel } from "@split-v2v/libguestfs";
+import { Guestfs, ensureWorkingAccel, type Application2 } from "@split-v2v/libguestfs";
 import {
   diskEndpoint,
   readMetadata,
   writeMetadata,
   type ConversionReport,
+  type GuestCaps,
+  type Inspection,
   type MetadataIn,
   type MetadataOut,
   type TargetNic,
@@ -26,7 +30,7 @@ import {
 import { rm, truncate, writeFile } from "node:fs/promises";
 import { bareDataDisks, isBareDiskFailure, PLACEHOLDER_BYTES } from "./bare-disks.js";
 import { openEncryptedDevices, type KeyStore } from "./luks.js";
-import { selectConverter } from "./families/index.js";
+import { selectConverter, type GuestConverter } from "./families/index.js";
 import {
   checkFreeSpace,
   chooseRoot,
@@ -52,6 +56,8 @@ export interface ConvertOptions {
   askKey: ((device: string) => Promise<string | null>) | null;
   /** Asks the user to pick a root when there are several and --root ask (null: no terminal). */
   askRoot: ((roots: string[]) => Promise<string>) | null;
+  /** False for outputs without a serial port (virt-v2v 2.2: -o rhv and -o vdsm). */
+  keepSerialConsole: boolean;
 }
 
 export interface ConvertReporter {
@@ -61,36 +67,86 @@ export interface ConvertReporter {
   log: (line: string) => void;
 }
 
-export async function convertGuest(
+/** The appliance opened on the disks metadata.in names: the first step of every program. */
+export interface OpenedSource {
+  readonly options: ConvertOptions;
+  readonly report: ConvertReporter;
+  readonly metadataIn: MetadataIn;
+  /** The handle; null once closed. */
+  g: Guestfs | null;
+  /** Disks left out of inspection and conversion (no partition table), by index. */
+  bareDisks: ReadonlySet<number>;
+  /** Warnings from before the conversion starts, for metadata.out too. */
+  readonly earlyWarnings: string[];
+}
+
+/** What inspection found on the chosen root, with the converter for its family. */
+export interface InspectedSource {
+  inspection: Inspection;
+  converter: GuestConverter;
+  /** The index of the disk holding the boot loader, when known (virt-v2v 2.13). */
+  bootDevice: number | null;
+}
+
+/** What the conversion did, and what the converted guest can drive. */
+export interface ConvertedSource {
+  guestcaps: GuestCaps;
+  conversion: ConversionReport;
+  applications: Application2[];
+}
+
+function handleOf(opened: OpenedSource): Guestfs {
+  if (opened.g === null) throw new Error("the appliance is closed");
+  return opened.g;
+}
+
+function warnEarly(opened: OpenedSource, text: string): void {
+  opened.earlyWarnings.push(text);
+  opened.report.warning(text);
+}
+
+/**
+ * Step "open": a working accelerator, then the appliance on the disks' endpoints (overlays for
+ * a conversion; the disks themselves where metadata.in says they are not overlays).
+ */
+export async function openSource(
   options: ConvertOptions,
   report: ConvertReporter,
-): Promise<MetadataOut> {
-  /** Warnings from before the conversion starts, for metadata.out too. */
-  const earlyWarnings: string[] = [];
-  const warnEarly = (text: string): void => {
-    earlyWarnings.push(text);
-    report.warning(text);
-  };
-  const metadataIn = await readMetadata("metadata.in", metadataInPath(options.workdir));
-  const source = metadataIn.source;
-  const mappedNics = mapNetworks(source.nics, options.networks);
-
+  metadataIn?: MetadataIn,
+): Promise<OpenedSource> {
+  metadataIn ??= await readMetadata("metadata.in", metadataInPath(options.workdir));
   await ensureWorkingAccel({ cacheDir: options.cacheDir, warn: report.warning, log: report.log });
 
   report.message("Opening the source");
-  // The open handle, for the clean-up below (the appliance may be opened twice, see bare-disks.ts).
-  let g: Guestfs | null = null;
+  const opened: OpenedSource = {
+    options,
+    report,
+    metadataIn,
+    g: null,
+    bareDisks: new Set(),
+    earlyWarnings: [],
+  };
   // On an error or a signal, a libguestfs call may still be running on a worker thread, where
   // closing the handle would race with it: end the appliance (our child) instead, which makes
   // that call fail at once, and let the process exit.
   onCleanup("libguestfs appliance", () => {
-    if (g !== null) killChildProcesses();
+    if (opened.g !== null) killChildProcesses();
   });
   // nbdkit's cow-on-read (remote inputs) keys on this file: cache reads only during conversion.
   await writeFile(markerPath(options.workdir, "convert"), "");
-  g = await openAppliance(options, source.disks, new Set(), report);
+  opened.g = await openAppliance(options, metadataIn.source.disks, opened.bareDisks, report);
+  return opened;
+}
 
+/**
+ * Step "inspect": find the operating systems (opening the appliance again without the disks
+ * that have no partition table, if they made inspection fail), choose the root, mount its
+ * filesystems, and let the guest's family correct what inspection got wrong.
+ */
+export async function inspectSource(opened: OpenedSource): Promise<InspectedSource> {
+  const { options, report } = opened;
   report.message("Inspecting the source");
+  let g = handleOf(opened);
   let roots: string[];
   try {
     roots = await g.inspectOs();
@@ -100,6 +156,7 @@ export async function convertGuest(
     if (bare.length === 0) throw error;
     for (const index of bare) {
       warnEarly(
+        opened,
         `disk ${index + 1} has no partition table (raw data, or a filesystem on the whole disk): it is copied unmodified, and left out of inspection and conversion`,
       );
     }
@@ -107,16 +164,57 @@ export async function convertGuest(
       `inspection failed (${errorMessage(error)}); opening the appliance again without disks ${bare.map((i) => i + 1).join(", ")}`,
     );
     await g.close();
-    g = null;
-    g = await openAppliance(options, source.disks, new Set(bare), report);
+    opened.g = null;
+    opened.bareDisks = new Set(bare);
+    opened.g = await openAppliance(
+      options,
+      opened.metadataIn.source.disks,
+      opened.bareDisks,
+      report,
+    );
+    g = opened.g;
     roots = await g.inspectOs();
   }
   const root = await chooseRoot(roots, options.root, options.askRoot);
   const inspected = await describeRoot(g, root);
   const converter = selectConverter(inspected);
-  await mountFilesystems(g, inspected, warnEarly);
+  await mountFilesystems(g, inspected, (text) => warnEarly(opened, text));
   const inspection = (await converter.refineInspection?.(g, inspected, report.log)) ?? inspected;
+  return { inspection, converter, bootDevice: await findBootDevice(g, inspection, report.log) };
+}
 
+/**
+ * The disk of the boot loader (virt-v2v 2.13, for SeaBIOS's boot order): on Linux, the disk
+ * that holds /boot, where grub's boot sector is too in every sane layout. Unknown (null) for
+ * Windows, for a /boot that is not a partition (LVM, md) and for a guest without /boot.
+ */
+export async function findBootDevice(
+  g: Guestfs,
+  inspection: Inspection,
+  log: (line: string) => void,
+): Promise<number | null> {
+  if (inspection.type !== "linux") return null;
+  const boot = inspection.mountpoints.find((mount) => mount.mountpoint === "/boot");
+  if (boot === undefined) return null;
+  try {
+    return await g.deviceIndex(await g.partToDev(boot.device));
+  } catch (error) {
+    log(`boot device: unknown (${errorMessage(error)})`);
+    return null;
+  }
+}
+
+/**
+ * Step "convert": check the guest has room for the conversion, then convert it by family,
+ * recording every change and warning.
+ */
+export async function convertSource(
+  opened: OpenedSource,
+  inspected: InspectedSource,
+): Promise<ConvertedSource> {
+  const { options, report } = opened;
+  const g = handleOf(opened);
+  const { inspection, converter } = inspected;
   report.message("Checking for sufficient free disk space in the guest");
   await checkFreeSpace(g, inspection);
 
@@ -125,12 +223,15 @@ export async function convertGuest(
     family: converter.family,
     converter: inspection.distro,
     changes: [],
-    warnings: [...earlyWarnings],
+    warnings: [...opened.earlyWarnings],
   };
+  let applications: Promise<Application2[]> | null = null;
+  const listApplications = (): Promise<Application2[]> =>
+    (applications ??= g.inspectListApplications2(inspection.root));
   const guestcaps = await converter.convert({
     g,
     inspection,
-    source,
+    source: opened.metadataIn.source,
     log: report.log,
     info: report.info,
     warning: (text) => {
@@ -142,42 +243,99 @@ export async function convertGuest(
       report.log(`changed ${what}: ${detail}`);
     },
     staticIps: options.networks.staticIps,
+    applications: listApplications,
+    keepSerialConsole: options.keepSerialConsole,
   });
+  return { guestcaps, conversion, applications: await listApplications() };
+}
 
-  report.message("Mapping filesystem data to avoid copying unused and blank areas");
+/**
+ * Step "trim": fstrim every filesystem, so that the copy skips free space. Optional (an
+ * in-place conversion has nothing to copy).
+ */
+export async function trimSource(opened: OpenedSource): Promise<void> {
+  opened.report.message("Mapping filesystem data to avoid copying unused and blank areas");
+  const g = handleOf(opened);
   await g.umountAll();
-  await trimFilesystems(g, report);
+  await trimFilesystems(g, opened.report);
+}
 
-  report.message("Closing the overlay");
+/** Step "close": unmount, shut the appliance down cleanly (it flushes), remove the markers. */
+export async function closeSource(opened: OpenedSource): Promise<void> {
+  opened.report.message("Closing the overlay");
+  const g = handleOf(opened);
   await g.umountAll();
   await g.shutdown();
   await g.close();
-  g = null;
-  await rm(markerPath(options.workdir, "convert"), { force: true });
-  for (const index of source.disks.keys()) {
-    await rm(placeholderPath(options.workdir, index), { force: true });
+  opened.g = null;
+  await rm(markerPath(opened.options.workdir, "convert"), { force: true });
+  for (const index of opened.metadataIn.source.disks.keys()) {
+    await rm(placeholderPath(opened.options.workdir, index), { force: true });
   }
+}
 
+/**
+ * Step "describe": the target's layout (buses, firmware, NICs) from what the conversion found,
+ * as metadata.out, written to the work dir.
+ */
+export async function describeTarget(
+  opened: OpenedSource,
+  inspected: InspectedSource,
+  converted: ConvertedSource,
+): Promise<MetadataOut> {
+  const { report, metadataIn } = opened;
+  const source = metadataIn.source;
+  const { guestcaps } = converted;
   report.message("Assigning disks to buses");
   const buses = assignBuses(source, guestcaps);
   report.message("Checking if the guest needs BIOS or UEFI to boot");
-  const firmware = targetFirmware(source, inspection);
+  const firmware = targetFirmware(source, inspected.inspection);
   if (firmware === "uefi") report.info("This guest requires UEFI on the target to boot.");
 
   const metadataOut: MetadataOut = {
     schemaVersion: 1,
     kind: "metadata.out",
-    inspection,
+    inspection: {
+      ...inspected.inspection,
+      applications: converted.applications.map((app) => ({
+        name: app.app2_name,
+        displayName: app.app2_display_name,
+        epoch: app.app2_epoch,
+        version: app.app2_version,
+        release: app.app2_release,
+        arch: app.app2_arch,
+      })),
+    },
     guestcaps,
     target: {
       firmware,
       buses,
-      nics: mappedNics.map((nic): TargetNic => ({ ...nic, targetModel: guestcaps.netBus })),
+      nics: mapNetworks(source.nics, opened.options.networks).map((nic): TargetNic => ({
+        ...nic,
+        targetModel: guestcaps.netBus,
+      })),
+      bootDevice: inspected.bootDevice,
     },
-    conversion,
+    conversion: converted.conversion,
   };
-  await writeMetadata("metadata.out", metadataOutPath(options.workdir), metadataOut);
+  await writeMetadata("metadata.out", metadataOutPath(opened.options.workdir), metadataOut);
   return metadataOut;
+}
+
+/** helper-v2v-convert: open, inspect, convert, trim, close, describe. */
+export async function convertGuest(
+  options: ConvertOptions,
+  report: ConvertReporter,
+): Promise<MetadataOut> {
+  // A bad network mapping fails before the appliance starts.
+  const metadataIn = await readMetadata("metadata.in", metadataInPath(options.workdir));
+  mapNetworks(metadataIn.source.nics, options.networks);
+  const opened = await openSource(options, report, metadataIn);
+  const inspected = await inspectSource(opened);
+  const converted = await convertSource(opened, inspected);
+  await trimSource(opened);
+  await closeSource(opened);
+  return describeTarget(opened, inspected, converted);
 }
 
 /**

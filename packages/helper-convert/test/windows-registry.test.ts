@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { UserError } from "@split-v2v/common";
-import { Guestfs, ensureWorkingAccel } from "@split-v2v/libguestfs";
+import { Guestfs, HiveType, ensureWorkingAccel } from "@split-v2v/libguestfs";
+import { realTimeIsUniversal } from "../src/families/windows/clock.js";
 import { withHiveReadonly, withHiveWrite } from "../src/families/windows/registry.js";
 import { guestSpelling } from "../src/families/windows/paths.js";
 
@@ -168,6 +169,30 @@ describe(
         damagedError,
       );
       assert.deepEqual(await hiveBytes(DAMAGED), before);
+    });
+
+    it("the clock: local time unless RealTimeIsUniversal is 1 (DWORD or QWORD)", async () => {
+      const warnings: string[] = [];
+      const clock = () =>
+        withHiveReadonly(guest(), HIVE, (hive) =>
+          realTimeIsUniversal(hive, "ControlSet001", (text) => warnings.push(text)),
+        );
+      const setClock = (type: number, data: Buffer) =>
+        withHiveWrite(guest(), HIVE, async (hive) => {
+          const node = await hive.createPath(["ControlSet001", "Control", "TimeZoneInformation"]);
+          await hive.setRaw(node, "RealTimeIsUniversal", type, data);
+        });
+      assert.equal(await clock(), false, "no RealTimeIsUniversal: local time");
+      await setClock(HiveType.DWORD, Buffer.from([1, 0, 0, 0]));
+      assert.equal(await clock(), true);
+      await setClock(HiveType.DWORD, Buffer.from([0, 0, 0, 0]));
+      assert.equal(await clock(), false);
+      await setClock(HiveType.QWORD, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
+      assert.equal(await clock(), true);
+      assert.deepEqual(warnings, []);
+      await setClock(HiveType.SZ, Buffer.from("1\0", "utf16le"));
+      assert.equal(await clock(), true, "an unknown type is taken as UTC, with a warning");
+      assert.match(warnings.join("\n"), /RealTimeIsUniversal type 0x1, assuming RTC set to UTC/);
     });
 
     it("guest paths follow the guest's spelling of what exists", async () => {

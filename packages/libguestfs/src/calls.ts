@@ -107,6 +107,7 @@ export const CALLS = {
   partGetParttype: ["string", "char *guestfs_part_get_parttype (guestfs_h *g, const char *device)"],
   partGetGptType: ["string", "char *guestfs_part_get_gpt_type (guestfs_h *g, const char *device, int partnum)"],
   partToDev: ["string", "char *guestfs_part_to_dev (guestfs_h *g, const char *partition)"],
+  deviceIndex: ["int", "int guestfs_device_index (guestfs_h *g, const char *device)"],
   partToPartnum: ["int", "int guestfs_part_to_partnum (guestfs_h *g, const char *partition)"],
   partList: ["structList", "struct guestfs_partition_list *guestfs_part_list (guestfs_h *g, const char *device)"],
   mkfs: ["void", "int guestfs_mkfs_opts_argv (guestfs_h *g, const char *fstype, const char *device, const struct guestfs_mkfs_opts_argv *optargs)"],

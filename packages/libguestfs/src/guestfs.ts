@@ -567,6 +567,10 @@ export class Guestfs {
   partToDev(partition: string): Promise<string> {
     return this.call("partToDev", partition);
   }
+  /** The index (0, 1 …) of a whole device in the order the drives were added. */
+  deviceIndex(device: string): Promise<number> {
+    return this.call("deviceIndex", device);
+  }
   partToPartnum(partition: string): Promise<number> {
     return this.call("partToPartnum", partition);
   }

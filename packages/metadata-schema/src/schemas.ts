@@ -270,6 +270,24 @@ const inspection = {
         },
       ],
     },
+    applications: {
+      description:
+        "Optional (virt-v2v 2.13): the applications installed in the guest, as libguestfs's inspection lists them (packages on Linux, the Uninstall registry on Windows).",
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["name", "displayName", "epoch", "version", "release", "arch"],
+        properties: {
+          name: { type: "string" },
+          displayName: { type: "string" },
+          epoch: { type: "integer", minimum: 0 },
+          version: { type: "string" },
+          release: { type: "string" },
+          arch: { type: "string" },
+        },
+      },
+    },
   },
 } as const;
 
@@ -303,6 +321,11 @@ const guestcaps = {
     defaultCpu: {
       type: "boolean",
       description: "The hypervisor's default CPU model is enough (else host-passthrough).",
+    },
+    rtcUtc: {
+      type: "boolean",
+      description:
+        "Optional (virt-v2v 2.13): the guest expects the real-time clock in UTC (true: every Linux guest, Windows with RealTimeIsUniversal=1) or in local time (false).",
     },
   },
 } as const;
@@ -377,6 +400,12 @@ export const metadataOutSchema = {
           },
         },
         nics: { type: "array", items: targetNic },
+        bootDevice: {
+          description:
+            "Optional (virt-v2v 2.13): the index of the source disk holding the boot loader (Linux: the disk of /boot), for a boot order on the target; null when unknown.",
+          type: ["integer", "null"],
+          minimum: 0,
+        },
       },
     },
     conversion: {

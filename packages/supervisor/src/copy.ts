@@ -22,6 +22,8 @@ export interface CopyPlan {
   parallel: number;
   preallocated: boolean;
   targetIsZero: boolean;
+  /** The output's request size (its descriptor's requestSize), null for nbdcopy's default. */
+  requestSize: number | null;
   logFile: string;
   reporter: Reporter;
   /** Tracks running copies so a signal can stop them. */
@@ -31,6 +33,19 @@ export interface CopyPlan {
 interface DiskProgress {
   label: string;
   percent: number;
+}
+
+/** nbdcopy's default request size (nbdcopy 1.10 and later). */
+const NBDCOPY_REQUEST_SIZE = 256 * 1024;
+
+/**
+ * nbdcopy's request options, as virt-v2v chooses them: the output's request size if it has one,
+ * and as many requests in flight as fill a 64 MiB buffer, at most 64.
+ */
+export function requestArguments(requestSize: number | null): string[] {
+  const size = requestSize ?? NBDCOPY_REQUEST_SIZE;
+  const requests = Math.max(1, Math.min(64, Math.floor((64 * 1024 * 1024) / size)));
+  return [...(requestSize === null ? [] : [`--request-size=${size}`]), `--requests=${requests}`];
 }
 
 export async function copyDisks(plan: CopyPlan): Promise<{ bytesAllocated: bigint }> {
@@ -71,7 +86,7 @@ export async function copyDisks(plan: CopyPlan): Promise<{ bytesAllocated: bigin
     const args = [
       nbdUnixUri(source),
       nbdUnixUri(target),
-      "--requests=64",
+      ...requestArguments(plan.requestSize),
       "--flush",
       "--progress=3",
     ];

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import {
   UserError,
+  selectInputDescriptor,
   type InputModeDescriptor,
   type InputRequest,
   type ModeDescriptor,
@@ -68,19 +69,13 @@ function namesOf(descriptor: ModeDescriptor): string[] {
   return [descriptor.name, ...descriptor.aliases];
 }
 
-/** "disk, local, ova, vmx": every name the served modes answer to. */
+/** "disk, local, ova, vmx": every name the served modes answer to (each once). */
 export function availableModeNames(kind: "input" | "output"): string {
   const modes: readonly ModeDescriptor[] = kind === "input" ? INPUT_MODES : OUTPUT_MODES;
-  return modes.flatMap(namesOf).join(", ");
+  return [...new Set(modes.flatMap(namesOf))].join(", ");
 }
 
-function select<T extends ModeDescriptor>(
-  kind: "input" | "output",
-  modes: readonly T[],
-  mode: string,
-): T {
-  const found = modes.find((descriptor) => namesOf(descriptor).includes(mode));
-  if (found !== undefined) return found;
+function refuseUnserved(kind: "input" | "output", mode: string): never {
   const flag = kind === "input" ? "-i" : "-o";
   if (NOT_YET[kind].some((names) => names.includes(mode))) {
     throw new UserError(
@@ -90,12 +85,22 @@ function select<T extends ModeDescriptor>(
   throw new UserError(`unknown ${flag} option: ${mode}`);
 }
 
-export function selectInputMode(mode: string): InputModeDescriptor {
-  return select("input", INPUT_MODES, mode);
+/** -i with -ic and -it: several modes may share an -i name (-i libvirt: vpx, xen+ssh, vddk…). */
+export function selectInputMode(
+  request: string | Pick<InputRequest, "mode" | "inputConnection" | "inputTransport">,
+): InputModeDescriptor {
+  const asked =
+    typeof request === "string"
+      ? { mode: request, inputConnection: undefined, inputTransport: undefined }
+      : request;
+  return selectInputDescriptor(INPUT_MODES, asked) ?? refuseUnserved("input", asked.mode);
 }
 
 export function selectOutputMode(mode: string): OutputModeDescriptor {
-  return select("output", OUTPUT_MODES, mode);
+  return (
+    OUTPUT_MODES.find((descriptor) => namesOf(descriptor).includes(mode)) ??
+    refuseUnserved("output", mode)
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * The pipeline (see the design's "stages"): input helper → convert helper → output setup →
- * copy → output final → clean-up. Everything that can fail runs before the copy; the copy is
- * last because it is long.
+ * The pipeline (see the design's "stages") as named steps, composed per program: virt-v2v runs
+ * input → precheck → convert → setup → copy → final, --print-source runs input → print-source.
+ * Everything that can fail runs before the copy; the copy is last because it is long. Clean-up
+ * (helpers stopped, work dir removed, logs kept on failure) is registered as the steps go.
  */
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -24,7 +25,12 @@ import {
   selectInputMode,
   selectOutputMode,
 } from "./modes.js";
-import type { InputRequest, OutputRequest } from "@split-v2v/common";
+import type {
+  InputModeDescriptor,
+  InputRequest,
+  OutputModeDescriptor,
+  OutputRequest,
+} from "@split-v2v/common";
 import { gatherKeys, type KeySelector } from "./keys.js";
 import { printSourceText } from "./print-source.js";
 import type { Reporter } from "./reporter.js";
@@ -78,6 +84,180 @@ async function createWorkdir(state: RunState): Promise<string> {
   return workdir;
 }
 
+/** What the steps of one run share: the checked request, the work dir, the running helpers. */
+export interface RunContext {
+  readonly options: RunOptions;
+  readonly reporter: Reporter;
+  readonly state: RunState;
+  readonly workdir: string;
+  readonly input: { mode: InputModeDescriptor; args: string[] };
+  /** Null for --print-source, which never reaches the output. */
+  readonly output: { mode: OutputModeDescriptor; args: string[]; script: string } | null;
+  /** Keys for encrypted devices, passed to the convert helper on its stdin. */
+  readonly keys: unknown;
+  /** Starts a helper whose log is WORKDIR/logs/STAGE.log; it is stopped at clean-up. */
+  start(
+    stage: string,
+    script: string,
+    args: string[],
+    interactive?: boolean,
+    input?: string,
+  ): HelperRun;
+}
+
+/** One named step of a program's pipeline. */
+export interface RunStep {
+  readonly name: string;
+  run(context: RunContext): Promise<void>;
+}
+
+function outputOf(context: RunContext): NonNullable<RunContext["output"]> {
+  if (context.output === null) throw new Error("this step needs an output mode");
+  return context.output;
+}
+
+/** Starts a serving helper and waits for its ready event (or its failure). */
+async function startServing(
+  context: RunContext,
+  stage: string,
+  script: string,
+  args: string[],
+): Promise<void> {
+  const helper = context.start(stage, script, args);
+  await Promise.race([helper.ready, helper.finished]);
+  await helper.ready;
+}
+
+/** input: the input helper serves the source's disks and writes metadata.in. */
+export const inputStep: RunStep = {
+  name: "input",
+  async run(context) {
+    const { mode, args } = context.input;
+    context.reporter.message(`Setting up the source: ${mode.description(context.options.input)}`);
+    await startServing(context, "1-input", helperScript(mode.helperPackage), [
+      context.workdir,
+      ...args,
+    ]);
+  },
+};
+
+/** print-source: the source as metadata.in describes it, in virt-v2v's words. */
+export const printSourceStep: RunStep = {
+  name: "print-source",
+  async run(context) {
+    const metadata = await readMetadata("metadata.in", metadataInPath(context.workdir));
+    process.stdout.write(printSourceText(metadata.source));
+  },
+};
+
+/** precheck: the output checks its options and its target before anything is converted. */
+export const precheckStep: RunStep = {
+  name: "precheck",
+  async run(context) {
+    const output = outputOf(context);
+    await context.start("2-output-precheck", output.script, [
+      "precheck",
+      context.workdir,
+      ...output.args,
+    ]).finished;
+  },
+};
+
+/** convert: helper-v2v-convert inspects and converts the guest in the overlays. */
+export const convertStep: RunStep = {
+  name: "convert",
+  async run(context) {
+    const { options } = context;
+    const args = [context.workdir];
+    if (options.root !== undefined) args.push("--root", options.root);
+    for (const network of options.networks) args.push("--network", network);
+    for (const bridge of options.bridges) args.push("--bridge", bridge);
+    for (const mac of options.macs) args.push("--mac", mac);
+    if (options.trace) args.push("--trace");
+    if (context.keys !== null) args.push("--keys-from-stdin");
+    if (options.echoKeys) args.push("--echo-keys");
+    if (outputOf(context).mode.keepSerialConsole === false) args.push("--remove-serial-console");
+    await context.start(
+      "3-convert",
+      helperScript("@split-v2v/helper-convert"),
+      args,
+      true,
+      context.keys === null ? undefined : JSON.stringify(context.keys),
+    ).finished;
+  },
+};
+
+/** setup: the output creates its disks and serves them on WORKDIR/outN. */
+export const setupStep: RunStep = {
+  name: "setup",
+  async run(context) {
+    const output = outputOf(context);
+    context.reporter.message(
+      `Setting up the destination: ${output.mode.description(context.options.output)}`,
+    );
+    await startServing(context, "4-output-setup", output.script, [
+      "setup",
+      context.workdir,
+      ...output.args,
+    ]);
+  },
+};
+
+/** copy: nbdcopy from each inN to outN, only what the converted guest uses. */
+export const copyStep: RunStep = {
+  name: "copy",
+  async run(context) {
+    const { workdir, options, reporter } = context;
+    const output = outputOf(context);
+    const metadataIn = await readMetadata("metadata.in", metadataInPath(workdir));
+    await writeFile(markerPath(workdir, "copy"), "");
+    const copying = new Set<() => void>();
+    onCleanup("copy processes", () => copying.forEach((stop) => stop()));
+    await copyDisks({
+      workdir,
+      diskIds: metadataIn.source.disks.map((disk) => disk.id),
+      parallel: options.parallel,
+      preallocated: options.output.allocation === "preallocated",
+      targetIsZero: output.mode.targetIsZero,
+      requestSize: output.mode.requestSize ?? null,
+      logFile: path.join(logsDir(workdir), "5-copy.log"),
+      reporter,
+      onProcess: (stop) => {
+        copying.add(stop);
+        return () => copying.delete(stop);
+      },
+    });
+    await rm(markerPath(workdir, "copy"), { force: true });
+  },
+};
+
+/** final: the output writes the target's metadata; then the run is marked done. */
+export const finalStep: RunStep = {
+  name: "final",
+  async run(context) {
+    const output = outputOf(context);
+    context.reporter.message("Creating output metadata");
+    await context.start("6-output-final", output.script, ["final", context.workdir, ...output.args])
+      .finished;
+    context.reporter.message("Finishing off");
+    // Output helpers read this marker when they stop: with it, they keep what they wrote.
+    await writeFile(markerPath(context.workdir, "done"), "");
+  },
+};
+
+/** virt-v2v: everything that can fail runs before the copy, which is last because it is long. */
+export const CONVERSION_STEPS: readonly RunStep[] = [
+  inputStep,
+  precheckStep,
+  convertStep,
+  setupStep,
+  copyStep,
+  finalStep,
+];
+
+/** virt-v2v --print-source: the source only. */
+export const PRINT_SOURCE_STEPS: readonly RunStep[] = [inputStep, printSourceStep];
+
 export async function runConversion(
   options: RunOptions,
   reporter: Reporter,
@@ -86,7 +266,7 @@ export async function runConversion(
   // Modes and their options are checked before anything is set up (virt-v2v's order), except
   // that --print-source never reaches the output: like virt-v2v, it only needs -o to be a mode
   // that exists (the default -o libvirt included).
-  const inputMode = selectInputMode(options.input.mode);
+  const inputMode = selectInputMode(options.input);
   if (options.printSource && !isKnownOutputMode(options.output.mode)) {
     throw new UserError(`unknown -o option: ${options.output.mode}`);
   }
@@ -100,95 +280,40 @@ export async function runConversion(
     : await gatherKeys(options.keySelectors, options.keysFromStdin);
 
   const workdir = await createWorkdir(state);
-  const log = (stage: string) => path.join(logsDir(workdir), `${stage}.log`);
   const running: HelperRun[] = [];
   onCleanup("helpers", async () => {
     // Output first, so its servers are gone before the input's.
     for (const helper of [...running].reverse()) await helper.stop();
   });
-  const start = (
-    stage: string,
-    script: string,
-    args: string[],
-    interactive = false,
-    input?: string,
-  ) => {
-    const helper = startHelper({
-      stage,
-      script,
-      args,
-      logFile: log(stage),
-      verbose: options.verbose,
-      reporter,
-      interactive,
-      ...(input === undefined ? {} : { input }),
-    });
-    running.push(helper);
-    return helper;
-  };
-
-  reporter.message(`Setting up the source: ${inputMode.description(options.input)}`);
-  const input = start("1-input", helperScript(inputMode.helperPackage), [workdir, ...inputArgs]);
-  await Promise.race([input.ready, input.finished]);
-  await input.ready;
-
-  if (options.printSource) {
-    const metadata = await readMetadata("metadata.in", metadataInPath(workdir));
-    process.stdout.write(printSourceText(metadata.source));
-    state.succeeded = true;
-    return;
-  }
-
-  if (outputMode === null) throw new Error("no output mode outside --print-source");
-  const outputScript = helperScript(outputMode.helperPackage);
-  await start("2-output-precheck", outputScript, ["precheck", workdir, ...outputArgs]).finished;
-
-  const convertArgs = [workdir];
-  if (options.root !== undefined) convertArgs.push("--root", options.root);
-  for (const network of options.networks) convertArgs.push("--network", network);
-  for (const bridge of options.bridges) convertArgs.push("--bridge", bridge);
-  for (const mac of options.macs) convertArgs.push("--mac", mac);
-  if (options.trace) convertArgs.push("--trace");
-  if (keys !== null) convertArgs.push("--keys-from-stdin");
-  if (options.echoKeys) convertArgs.push("--echo-keys");
-  await start(
-    "3-convert",
-    helperScript("@split-v2v/helper-convert"),
-    convertArgs,
-    true,
-    keys === null ? undefined : JSON.stringify(keys),
-  ).finished;
-
-  reporter.message(`Setting up the destination: ${outputMode.description(options.output)}`);
-  const setup = start("4-output-setup", outputScript, ["setup", workdir, ...outputArgs]);
-  await Promise.race([setup.ready, setup.finished]);
-  await setup.ready;
-
-  const metadataIn = await readMetadata("metadata.in", metadataInPath(workdir));
-  await writeFile(markerPath(workdir, "copy"), "");
-  const copying = new Set<() => void>();
-  onCleanup("copy processes", () => copying.forEach((stop) => stop()));
-  await copyDisks({
-    workdir,
-    diskIds: metadataIn.source.disks.map((disk) => disk.id),
-    parallel: options.parallel,
-    preallocated: options.output.allocation === "preallocated",
-    targetIsZero: outputMode.targetIsZero,
-    logFile: log("5-copy"),
+  const context: RunContext = {
+    options,
     reporter,
-    onProcess: (stop) => {
-      copying.add(stop);
-      return () => copying.delete(stop);
+    state,
+    workdir,
+    input: { mode: inputMode, args: inputArgs },
+    output:
+      outputMode === null
+        ? null
+        : { mode: outputMode, args: outputArgs, script: helperScript(outputMode.helperPackage) },
+    keys,
+    start(stage, script, args, interactive = false, input) {
+      const helper = startHelper({
+        stage,
+        script,
+        args,
+        logFile: path.join(logsDir(workdir), `${stage}.log`),
+        verbose: options.verbose,
+        reporter,
+        interactive,
+        ...(input === undefined ? {} : { input }),
+      });
+      running.push(helper);
+      return helper;
     },
-  });
-  await rm(markerPath(workdir, "copy"), { force: true });
-
-  reporter.message("Creating output metadata");
-  await start("6-output-final", outputScript, ["final", workdir, ...outputArgs]).finished;
-
-  reporter.message("Finishing off");
-  // Output helpers read this marker when they stop: with it, they keep what they wrote.
-  await writeFile(markerPath(workdir, "done"), "");
+  };
+  for (const step of options.printSource ? PRINT_SOURCE_STEPS : CONVERSION_STEPS) {
+    await step.run(context);
+  }
   state.succeeded = true;
 }
 

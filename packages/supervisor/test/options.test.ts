@@ -12,6 +12,7 @@ import {
   selectOutputMode,
 } from "../src/index.js";
 import { helpText } from "../src/options.js";
+import { requestArguments } from "../src/copy.js";
 
 test("virt-v2v's single-dash options parse as words, not letter groups", () => {
   const command = parseCommandLine([
@@ -257,4 +258,13 @@ test("--key takes virt-v2v's selectors; a malformed one is refused without echoi
       bad,
     );
   }
+});
+
+test("nbdcopy's requests follow the output's request size, as virt-v2v chooses them", () => {
+  assert.deepEqual(requestArguments(null), ["--requests=64"]);
+  assert.deepEqual(requestArguments(4 * 1024 * 1024), ["--request-size=4194304", "--requests=16"]);
+  assert.deepEqual(requestArguments(128 * 1024 * 1024), [
+    "--request-size=134217728",
+    "--requests=1",
+  ]);
 });

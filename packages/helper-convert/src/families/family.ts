@@ -3,7 +3,7 @@
  * guest mounted read-write through the overlays, change it to run on KVM and say which virtual
  * devices it can now drive.
  */
-import type { Guestfs } from "@split-v2v/libguestfs";
+import type { Application2, Guestfs } from "@split-v2v/libguestfs";
 import type { GuestCaps, Inspection, SourceGuest } from "@split-v2v/metadata-schema";
 import type { StaticIpAddress } from "../networks.js";
 
@@ -18,6 +18,13 @@ export interface ConversionContext {
   recordChange: (what: string, detail: string) => void;
   /** --mac MAC:ip:… addresses to set in the guest. */
   staticIps: readonly StaticIpAddress[];
+  /**
+   * The guest's installed applications (libguestfs inspection), listed once per conversion:
+   * the converters read them, and metadata.out reports them.
+   */
+  applications: () => Promise<Application2[]>;
+  /** Conversion for an output that does not want a serial console (-o rhv, -o vdsm). */
+  keepSerialConsole: boolean;
 }
 
 export interface GuestConverter {

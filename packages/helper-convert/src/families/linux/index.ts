@@ -31,6 +31,7 @@ import {
   configureModuleAliases,
   configureSerialConsole,
   removeDeviceCaches,
+  removeSerialConsole,
   scheduleSelinuxRelabel,
 } from "./tweaks.js";
 import { keepNetworkNames, netDriver } from "./network-names.js";
@@ -239,7 +240,7 @@ export const linuxConverter: GuestConverter = {
   async convert(context) {
     const { g, inspection, source } = context;
     const family: LinuxFamily = linuxFamilyOf(inspection.distro)!;
-    const apps = await g.inspectListApplications2(inspection.root);
+    const apps = await context.applications();
     if (apps.length === 0) {
       throw new UserError(
         "inspection of the package database failed for this Linux guest; rerun with -v -x and see the convert log. This usually means libguestfs cannot read this guest's package database",
@@ -279,7 +280,9 @@ export const linuxConverter: GuestConverter = {
     const newest = chooseBestKernel(kernels.map((k) => ({ ...k, modules: new Set<string>() })));
     await setDefaultKernel(context, bootloader, kernel.vmlinuz, newest?.version === kernel.version);
 
-    await configureSerialConsole(context, bootloader.augeasDevicePaths);
+    if (context.keepSerialConsole)
+      await configureSerialConsole(context, bootloader.augeasDevicePaths);
+    else await removeSerialConsole(context, bootloader);
     const caps = guestcapsForKernel(kernel, inspection);
     context.info(describeCaps(caps));
 

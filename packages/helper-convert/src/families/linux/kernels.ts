@@ -163,5 +163,7 @@ export function guestcapsForKernel(
       inspection.majorVersion >= 9 &&
       inspection.arch === "x86_64"
     ),
+    // Linux keeps the hardware clock in UTC and applies the time zone itself.
+    rtcUtc: true,
   };
 }

@@ -3,6 +3,7 @@
  * the new devices, the serial console, SELinux relabelling.
  */
 import type { ConversionContext } from "../family.js";
+import type { Bootloader } from "./bootloader.js";
 import { saveAugeas } from "./guest-files.js";
 
 /** blkid and LVM caches remember the old devices; the guest rebuilds them at boot. */
@@ -80,6 +81,58 @@ export async function configureSerialConsole(
     await g.augSet(match, value.replace(/xvc0|hvc0/g, "ttyS0"));
     context.recordChange("/etc/inittab", "getty on ttyS0");
     changed = true;
+  }
+  if (changed) await saveAugeas(context);
+}
+
+/**
+ * For an output that gives the guest no serial port (-o rhv, -o vdsm): the Xen consoles go from
+ * the kernel command lines (grub2's defaults, grub1's `console` entries), and the gettys on
+ * them or on ttyS0 from inittab, as do xvc0/hvc0 from securetty.
+ */
+export async function removeSerialConsole(
+  context: ConversionContext,
+  bootloader: Pick<Bootloader, "kind" | "config" | "augeasDevicePaths">,
+): Promise<void> {
+  const { g } = context;
+  const xenConsole = /\bconsole=[xh]vc0\b/;
+  let changed = false;
+  for (const path of bootloader.augeasDevicePaths) {
+    for (const match of await g.augMatch(path)) {
+      const value = await g.augGet(match);
+      if (!xenConsole.test(value)) continue;
+      const updated = value
+        .replace(new RegExp(`\\s*${xenConsole.source}`, "g"), "")
+        .replace(new RegExp(xenConsole.source, "g"), "")
+        .trim();
+      await g.augSet(match, updated);
+      context.recordChange(match.replace(/^\/files/, ""), "Xen console removed");
+      changed = true;
+    }
+  }
+  if (bootloader.kind === "grub1") {
+    for (const match of await g.augMatch(`/files${bootloader.config}/title/kernel/console`)) {
+      if (/\b[xh]vc0\b/.test(await g.augGet(match))) {
+        await g.augRm(match);
+        context.recordChange(bootloader.config, "Xen console removed");
+        changed = true;
+      }
+    }
+  }
+  for (const match of await g.augMatch("/files/etc/inittab/*/process")) {
+    if (/\b([xh]vc0|ttyS0)\b/.test(await g.augGet(match))) {
+      await g.augRm(`${match}/..`);
+      context.recordChange("/etc/inittab", "serial getty removed");
+      changed = true;
+    }
+  }
+  for (const match of await g.augMatch("/files/etc/securetty/*")) {
+    const tty = await g.augGet(match);
+    if (tty === "xvc0" || tty === "hvc0") {
+      await g.augRm(match);
+      context.recordChange("/etc/securetty", `${tty} removed`);
+      changed = true;
+    }
   }
   if (changed) await saveAugeas(context);
 }

@@ -16,6 +16,7 @@ import { installVirtioDrivers, type InstalledDrivers } from "./drivers.js";
 import { configureFirstBootTasks } from "./first-boot-tasks.js";
 import { WindowsFirstboot, virtToolsDataDir } from "./firstboot.js";
 import { fixNtfsHeads } from "./ntfs.js";
+import { realTimeIsUniversal } from "./clock.js";
 import { withHiveReadonly, withHiveWrite } from "./registry.js";
 import {
   addDriverDirectoryToDevicePath,
@@ -70,7 +71,11 @@ export function kvmArch(arch: string): string {
   return /^(i[3-6]86|x86_64|unknown)$/.test(arch) ? "x86_64" : arch;
 }
 
-function guestcapsFor(inspection: Inspection, drivers: InstalledDrivers): GuestCaps {
+function guestcapsFor(
+  inspection: Inspection,
+  drivers: InstalledDrivers,
+  rtcUtc: boolean,
+): GuestCaps {
   return {
     blockBus: drivers.blockBus,
     netBus: drivers.netBus,
@@ -83,6 +88,7 @@ function guestcapsFor(inspection: Inspection, drivers: InstalledDrivers): GuestC
     acpi: true,
     virtio10: true,
     defaultCpu: true,
+    rtcUtc,
   };
 }
 
@@ -119,7 +125,9 @@ export const windowsConverter: GuestConverter = {
 
     // Both hives are read first: a damaged one stops the conversion before anything changes.
     const software = await readInstalledSoftware(context);
-    await withHiveReadonly(g, windows.systemHive, () => Promise.resolve());
+    const rtcUtc = await withHiveReadonly(g, windows.systemHive, (hive) =>
+      realTimeIsUniversal(hive, windows.currentControlSet, context.warning),
+    );
 
     const virtioWin = await locateVirtioWin();
     context.log(
@@ -156,7 +164,7 @@ export const windowsConverter: GuestConverter = {
       if (drivers.blockBus === "virtio-blk")
         warnAboutBootDriverBlockers(context, software.groupPolicy, software.antivirus);
 
-      const caps = guestcapsFor(inspection, drivers);
+      const caps = guestcapsFor(inspection, drivers, rtcUtc);
       context.info(
         caps.blockBus === "virtio-blk"
           ? "This guest has virtio drivers installed."

@@ -110,7 +110,7 @@ async function groupPolicyApplied(hive: Hive): Promise<boolean> {
 
 /** Reads it all in one read-only pass over the SOFTWARE hive (which checks it is readable). */
 export async function readInstalledSoftware(context: WindowsContext): Promise<InstalledSoftware> {
-  const applications = await context.g.inspectListApplications2(context.inspection.root);
+  const applications = await context.applications();
   return withHiveReadonly(context.g, context.windows.softwareHive, async (hive) => ({
     groupPolicy: await groupPolicyApplied(hive),
     antivirus: applications.some(isAntivirus),
