@@ -13,7 +13,7 @@ import {
   metadataOutPath,
   onCleanup,
 } from "@split-v2v/common";
-import { Guestfs, ensureWorkingAccel } from "@split-v2v/libguestfs";
+import { Guestfs } from "@split-v2v/libguestfs";
 import {
   diskEndpoint,
   readMetadata,
@@ -24,6 +24,7 @@ import {
   type TargetNic,
 } from "@split-v2v/metadata-schema";
 import { rm, truncate, writeFile } from "node:fs/promises";
+import { ensureWorkingAccel } from "./accel.js";
 import { bareDataDisks, isBareDiskFailure, PLACEHOLDER_BYTES } from "./bare-disks.js";
 import { openEncryptedDevices, type KeyStore } from "./luks.js";
 import { selectConverter } from "./families/index.js";

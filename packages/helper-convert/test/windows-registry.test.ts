@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { UserError } from "@split-v2v/common";
-import { Guestfs, ensureWorkingAccel } from "@split-v2v/libguestfs";
+import { Guestfs } from "@split-v2v/libguestfs";
+import { ensureWorkingAccel } from "../src/accel.js";
 import { withHiveReadonly, withHiveWrite } from "../src/families/windows/registry.js";
 import { guestSpelling } from "../src/families/windows/paths.js";
 

@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import type { MetadataIn, MetadataOut } from "@split-v2v/metadata-schema";
-import { createLibvirtXml, driveName, osinfoUrl, targetFeaturesFor } from "../src/index.js";
+import { driveName } from "@split-v2v/common";
+import { createLibvirtXml, osinfoUrl, targetFeaturesFor } from "../src/index.js";
 
 const source: MetadataIn["source"] = {
   name: "guest",
