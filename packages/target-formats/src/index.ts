@@ -6,7 +6,8 @@
  * guest the same way virt-v2v 2.2 does.
  *
  * - `libvirt-xml.ts`: the libvirt domain XML (`createLibvirtXml`), the osinfo table
- *   (`osinfoUrl`), the target's features (`targetFeaturesFor`).
+ *   (`osinfoUrl`), the target's features (`targetFeaturesFor`), and one builder per section
+ *   of the document, for formats that reuse part of it.
  * - `uefi.ts`: the UEFI firmware (OVMF/AAVMF code and vars) installed on this host.
  * - `xml.ts`: a minimal XML element tree and its serialiser (escaping, two-space indent).
  */
@@ -15,7 +16,25 @@ export {
   osinfoUrl,
   targetFeaturesFor,
   GENERATED_BY,
+  domainBasics,
+  cpuElement,
+  targetMachine,
+  featuresElement,
+  osElements,
+  virtioModelFor,
+  diskElements,
+  diskElement,
+  removableElement,
+  nicElements,
+  displayElements,
+  graphicsElement,
+  platformDeviceElements,
+  QEMU_SOUND_CARDS,
   type LibvirtXmlInput,
+  type DiskElementsInput,
+  type DiskSource,
+  type Machine,
+  type VirtioModel,
 } from "./libvirt-xml.js";
 export { findUefiFirmware, type UefiFirmware } from "./uefi.js";
 export { element, text, comment, serialiseDocument, type XmlElement, type XmlNode } from "./xml.js";

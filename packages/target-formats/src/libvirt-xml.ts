@@ -1,6 +1,12 @@
 /**
  * libvirt domain XML for a converted guest, element for element as virt-v2v 2.2 writes it
  * (output/create_libvirt_xml.ml): -o local writes it to NAME.xml, -o libvirt defines it.
+ *
+ * `createLibvirtXml` writes the whole document; it is made of one builder per section, in
+ * document order (`domainBasics`, `cpuElement`, `featuresElement`, `osElements`, then the
+ * devices: `diskElements`, `nicElements`, `displayElements`, `platformDeviceElements`), which
+ * other target formats may reuse. The decisions they share (`targetMachine`,
+ * `virtioModelFor`) are exported too.
  */
 import { driveName } from "@split-v2v/common";
 import type { Inspection, MetadataIn, MetadataOut, BusSlot } from "@split-v2v/metadata-schema";
@@ -95,18 +101,72 @@ export interface LibvirtXmlInput {
   outputName: string;
   outputFormat: string;
   /** Where target disk `diskId` lives (a file path, or a pool volume). */
-  diskSource: (diskId: number) => { file: string } | { pool: string; volume: string };
+  diskSource: (diskId: number) => DiskSource;
   targetFeatures: readonly string[];
   uefi: UefiFirmware | null;
   warn: (line: string) => void;
 }
 
+/** Where a target disk lives: a file path, or a volume in a libvirt storage pool. */
+export type DiskSource = { file: string } | { pool: string; volume: string };
+
+type Source = MetadataIn["source"];
+type Guestcaps = MetadataOut["guestcaps"];
+/** libvirt's machine type family as the guest capabilities name it. */
+export type Machine = Guestcaps["machine"];
+/** The model of virtio devices: transitional ones for q35 guests without virtio 1.0. */
+export type VirtioModel = "virtio" | "virtio-transitional";
+
 export function createLibvirtXml(input: LibvirtXmlInput): string {
   const { source, converted, warn } = input;
-  const { guestcaps, target } = converted;
+  const { guestcaps } = converted;
+  const body: XmlNode[] = domainBasics({
+    outputName: input.outputName,
+    source,
+    inspection: converted.inspection,
+    warn,
+  });
+  const cpu = cpuElement(source, guestcaps);
+  if (cpu !== null) body.push(cpu);
+
+  const secureBootRequired = input.uefi?.secureBootRequired ?? false;
+  const machine = targetMachine(guestcaps, input.uefi);
+  body.push(featuresElement(source, guestcaps, input.targetFeatures, secureBootRequired));
+  body.push(...osElements(guestcaps.arch, machine, input.uefi));
+
+  const virtioModel = virtioModelFor(machine, guestcaps);
+  const devices: XmlNode[] = [
+    ...diskElements({
+      buses: converted.target.buses,
+      removables: source.removables,
+      machine,
+      virtioTransitional: virtioModel === "virtio-transitional",
+      outputFormat: input.outputFormat,
+      diskSource: input.diskSource,
+      warn,
+    }),
+    ...nicElements(converted.target.nics, guestcaps.netBus, virtioModel),
+    ...displayElements(source),
+    ...platformDeviceElements(guestcaps, virtioModel),
+  ];
+  body.push(element("devices", [], devices));
+  return serialiseDocument(element("domain", [["type", "kvm"]], body));
+}
+
+/**
+ * The domain's first elements: the generated-by comment, name, genid, the libosinfo metadata
+ * (when the OS is known; otherwise `warn` is told), memory, currentMemory and vcpu.
+ */
+export function domainBasics(input: {
+  outputName: string;
+  source: Source;
+  inspection: Inspection;
+  warn: (line: string) => void;
+}): XmlNode[] {
+  const { source } = input;
   const body: XmlNode[] = [comment(GENERATED_BY), element("name", [], [text(input.outputName)])];
   if (source.genid !== null) body.push(element("genid", [], [text(source.genid)]));
-  const osinfo = osinfoUrl(converted.inspection, warn);
+  const osinfo = osinfoUrl(input.inspection, input.warn);
   if (osinfo !== null) {
     body.push(
       element(
@@ -128,88 +188,132 @@ export function createLibvirtXml(input: LibvirtXmlInput): string {
     element("currentMemory", [["unit", "KiB"]], [text(memoryKiB)]),
     element("vcpu", [], [text(String(source.vcpus))]),
   );
+  return body;
+}
 
-  if (source.cpuModel !== null || !guestcaps.defaultCpu || source.cpuTopology !== null) {
-    const cpuAttributes: Array<[string, string]> = [];
-    const cpuChildren: XmlNode[] = [];
-    if (source.cpuModel === null) {
-      if (!guestcaps.defaultCpu) cpuAttributes.push(["mode", "host-passthrough"]);
-    } else {
-      cpuAttributes.push(["match", "minimum"]);
-      if (source.cpuModel === "qemu64") cpuAttributes.push(["check", "none"]);
-      if (source.cpuVendor !== null)
-        cpuChildren.push(element("vendor", [], [text(source.cpuVendor)]));
-      cpuChildren.push(element("model", [["fallback", "allow"]], [text(source.cpuModel)]));
-    }
-    if (source.cpuTopology !== null) {
-      const { sockets, cores, threads } = source.cpuTopology;
-      cpuChildren.push(
-        element("topology", [
-          ["sockets", String(sockets)],
-          ["cores", String(cores)],
-          ["threads", String(threads)],
-        ]),
-      );
-    }
-    body.push(element("cpu", cpuAttributes, cpuChildren));
+/**
+ * `<cpu>`: the source's model (at least, with fallback) and vendor, host-passthrough when the
+ * guest cannot use the default CPU, and the topology; null when there is nothing to say.
+ */
+export function cpuElement(source: Source, guestcaps: Guestcaps): XmlElement | null {
+  if (source.cpuModel === null && guestcaps.defaultCpu && source.cpuTopology === null) return null;
+  const cpuAttributes: Array<[string, string]> = [];
+  const cpuChildren: XmlNode[] = [];
+  if (source.cpuModel === null) {
+    if (!guestcaps.defaultCpu) cpuAttributes.push(["mode", "host-passthrough"]);
+  } else {
+    cpuAttributes.push(["match", "minimum"]);
+    if (source.cpuModel === "qemu64") cpuAttributes.push(["check", "none"]);
+    if (source.cpuVendor !== null)
+      cpuChildren.push(element("vendor", [], [text(source.cpuVendor)]));
+    cpuChildren.push(element("model", [["fallback", "allow"]], [text(source.cpuModel)]));
   }
+  if (source.cpuTopology !== null) {
+    const { sockets, cores, threads } = source.cpuTopology;
+    cpuChildren.push(
+      element("topology", [
+        ["sockets", String(sockets)],
+        ["cores", String(cores)],
+        ["threads", String(threads)],
+      ]),
+    );
+  }
+  return element("cpu", cpuAttributes, cpuChildren);
+}
 
-  const secureBootRequired = input.uefi?.secureBootRequired ?? false;
-  const machine = secureBootRequired ? "q35" : guestcaps.machine;
+/** The target machine: q35 when the UEFI code only boots with Secure Boot, else the guest's. */
+export function targetMachine(guestcaps: Guestcaps, uefi: UefiFirmware | null): Machine {
+  return (uefi?.secureBootRequired ?? false) ? "q35" : guestcaps.machine;
+}
 
-  // Features: the source's, with acpi as the guest needs it, limited to what the target offers,
-  // plus apic and pae where offered (old virt-v2v always added them), plus smm for secure boot.
-  const offered = new Set(input.targetFeatures);
+/**
+ * `<features>`: the source's, with acpi as the guest needs it, limited to what the target
+ * offers, plus apic and pae where offered (old virt-v2v always added them), plus smm for secure
+ * boot; sorted.
+ */
+export function featuresElement(
+  source: Source,
+  guestcaps: Guestcaps,
+  targetFeatures: readonly string[],
+  secureBootRequired: boolean,
+): XmlElement {
+  const offered = new Set(targetFeatures);
   const features = new Set(source.features);
   if (guestcaps.acpi) features.add("acpi");
   else features.delete("acpi");
   for (const feature of [...features]) if (!offered.has(feature)) features.delete(feature);
   for (const forced of ["apic", "pae"]) if (offered.has(forced)) features.add(forced);
   if (secureBootRequired) features.add("smm");
-  body.push(
-    element(
-      "features",
-      [],
-      [...features].sort().map((feature) => element(feature)),
-    ),
+  return element(
+    "features",
+    [],
+    [...features].sort().map((feature) => element(feature)),
   );
+}
 
+/**
+ * `<os>` (hvm on the arch and machine; for UEFI the pflash loader, secure when required, and
+ * the NVRAM template), then on_poweroff, on_reboot and on_crash.
+ */
+export function osElements(arch: string, machine: Machine, uefi: UefiFirmware | null): XmlNode[] {
   const osChildren: XmlNode[] = [
     element(
       "type",
       [
-        ["arch", guestcaps.arch],
+        ["arch", arch],
         ["machine", machine === "i440fx" ? "pc" : machine],
       ],
       [text("hvm")],
     ),
   ];
-  if (input.uefi !== null) {
+  if (uefi !== null) {
     osChildren.push(
       element(
         "loader",
         [
           ["readonly", "yes"],
           ["type", "pflash"],
-          ...(secureBootRequired ? [["secure", "yes"] as const] : []),
+          ...(uefi.secureBootRequired ? [["secure", "yes"] as const] : []),
         ],
-        [text(input.uefi.code)],
+        [text(uefi.code)],
       ),
-      element("nvram", [["template", input.uefi.vars]]),
+      element("nvram", [["template", uefi.vars]]),
     );
   }
-  body.push(
+  return [
     element("os", [], osChildren),
     element("on_poweroff", [], [text("destroy")]),
     element("on_reboot", [], [text("restart")]),
     element("on_crash", [], [text("restart")]),
-  );
+  ];
+}
 
-  const virtioTransitional = machine === "q35" && !guestcaps.virtio10;
-  const virtioModel = virtioTransitional ? "virtio-transitional" : "virtio";
+/** virtio-transitional on q35 for a guest without virtio 1.0, else virtio. */
+export function virtioModelFor(machine: Machine, guestcaps: Guestcaps): VirtioModel {
+  return machine === "q35" && !guestcaps.virtio10 ? "virtio-transitional" : "virtio";
+}
+
+export interface DiskElementsInput {
+  buses: MetadataOut["target"]["buses"];
+  removables: Source["removables"];
+  machine: Machine;
+  /** virtio-blk disks get model='virtio-transitional'. */
+  virtioTransitional: boolean;
+  outputFormat: string;
+  diskSource: (diskId: number) => DiskSource;
+  /** Told when the machine (virt) drops the IDE/SATA slots. */
+  warn: (line: string) => void;
+}
+
+/**
+ * Every bus slot, in virt-v2v's order: virtio-blk (vdX), IDE as ide (hdX) on i440fx or sata
+ * (sdX) on q35 (dropped with a warning on virt), SCSI (sdX), floppy (fdX). A slot holds a
+ * target disk, a removable drive, or nothing (a comment).
+ */
+export function diskElements(input: DiskElementsInput): XmlNode[] {
+  const { buses, machine } = input;
   const devices: XmlNode[] = [];
-
-  const diskElement = (
+  const slotElement = (
     bus: string,
     prefix: string,
     slot: BusSlot,
@@ -219,89 +323,123 @@ export function createLibvirtXml(input: LibvirtXmlInput): string {
     const dev = prefix + driveName(index);
     if (slot === null) return comment(`${bus} slot ${index} is empty`);
     if ("disk" in slot) {
-      const where = input.diskSource(slot.disk);
-      return element(
-        "disk",
-        [
-          ["type", "file" in where ? "file" : "volume"],
-          ["device", "disk"],
-          ...(transitional ? [["model", "virtio-transitional"] as const] : []),
-        ],
-        [
-          element("driver", [
-            ["name", "qemu"],
-            ["type", input.outputFormat],
-          ]),
-          element(
-            "source",
-            "file" in where
-              ? [["file", where.file]]
-              : [
-                  ["pool", where.pool],
-                  ["volume", where.volume],
-                ],
-          ),
-          element("target", [
-            ["dev", dev],
-            ["bus", bus],
-          ]),
-        ],
-      );
+      return diskElement({
+        bus,
+        dev,
+        where: input.diskSource(slot.disk),
+        format: input.outputFormat,
+        transitional,
+      });
     }
-    const removable = source.removables[slot.removable];
-    const isCdrom = removable?.type !== "floppy";
-    return element(
-      "disk",
-      [
-        ["device", isCdrom ? "cdrom" : "floppy"],
-        ["type", "file"],
-      ],
-      [
-        element("driver", [
-          ["name", "qemu"],
-          ["type", "raw"],
-        ]),
-        element(
-          "target",
-          isCdrom
-            ? [
-                ["dev", dev],
-                ["bus", bus],
-              ]
-            : [["dev", dev]],
-        ),
-      ],
-    );
+    return removableElement(bus, dev, input.removables[slot.removable]);
   };
 
-  target.buses.virtioBlk.forEach((slot, index) =>
-    devices.push(diskElement("virtio", "vd", slot, index, virtioTransitional)),
+  buses.virtioBlk.forEach((slot, index) =>
+    devices.push(slotElement("virtio", "vd", slot, index, input.virtioTransitional)),
   );
   if (machine === "i440fx")
-    target.buses.ide.forEach((slot, index) => devices.push(diskElement("ide", "hd", slot, index)));
+    buses.ide.forEach((slot, index) => devices.push(slotElement("ide", "hd", slot, index)));
   else if (machine === "q35")
-    target.buses.ide.forEach((slot, index) => devices.push(diskElement("sata", "sd", slot, index)));
-  else if (target.buses.ide.length > 0) {
-    warn(
+    buses.ide.forEach((slot, index) => devices.push(slotElement("sata", "sd", slot, index)));
+  else if (buses.ide.length > 0) {
+    input.warn(
       "machine type virt does not support IDE and SATA legacy devices, some legacy devices of this guest have been dropped from the libvirt output",
     );
   }
-  target.buses.scsi.forEach((slot, index) => devices.push(diskElement("scsi", "sd", slot, index)));
-  target.buses.floppy.forEach((slot, index) =>
-    devices.push(diskElement("floppy", "fd", slot, index)),
-  );
+  buses.scsi.forEach((slot, index) => devices.push(slotElement("scsi", "sd", slot, index)));
+  buses.floppy.forEach((slot, index) => devices.push(slotElement("floppy", "fd", slot, index)));
+  return devices;
+}
 
-  const netModel = guestcaps.netBus === "virtio-net" ? virtioModel : guestcaps.netBus;
-  for (const nic of target.nics) {
+/** A target disk: `<disk device='disk'>` with its qemu driver format, source and target. */
+export function diskElement(disk: {
+  bus: string;
+  dev: string;
+  where: DiskSource;
+  format: string;
+  transitional: boolean;
+}): XmlElement {
+  const { where } = disk;
+  return element(
+    "disk",
+    [
+      ["type", "file" in where ? "file" : "volume"],
+      ["device", "disk"],
+      ...(disk.transitional ? [["model", "virtio-transitional"] as const] : []),
+    ],
+    [
+      element("driver", [
+        ["name", "qemu"],
+        ["type", disk.format],
+      ]),
+      element(
+        "source",
+        "file" in where
+          ? [["file", where.file]]
+          : [
+              ["pool", where.pool],
+              ["volume", where.volume],
+            ],
+      ),
+      element("target", [
+        ["dev", disk.dev],
+        ["bus", disk.bus],
+      ]),
+    ],
+  );
+}
+
+/** An empty removable drive: a CD-ROM on its bus, or a floppy (no bus attribute). */
+export function removableElement(
+  bus: string,
+  dev: string,
+  removable: Source["removables"][number] | undefined,
+): XmlElement {
+  const isCdrom = removable?.type !== "floppy";
+  return element(
+    "disk",
+    [
+      ["device", isCdrom ? "cdrom" : "floppy"],
+      ["type", "file"],
+    ],
+    [
+      element("driver", [
+        ["name", "qemu"],
+        ["type", "raw"],
+      ]),
+      element(
+        "target",
+        isCdrom
+          ? [
+              ["dev", dev],
+              ["bus", bus],
+            ]
+          : [["dev", dev]],
+      ),
+    ],
+  );
+}
+
+/** One `<interface>` per target NIC: its network or bridge, the model, the MAC if known. */
+export function nicElements(
+  nics: MetadataOut["target"]["nics"],
+  netBus: Guestcaps["netBus"],
+  virtioModel: VirtioModel,
+): XmlElement[] {
+  const netModel = netBus === "virtio-net" ? virtioModel : netBus;
+  return nics.map((nic) => {
     const children: XmlNode[] = [
       element("source", [[nic.networkType, nic.network]]),
       element("model", [["type", netModel]]),
     ];
     if (nic.mac !== null) children.push(element("mac", [["address", nic.mac]]));
-    devices.push(element("interface", [["type", nic.networkType]], children));
-  }
+    return element("interface", [["type", nic.networkType]], children);
+  });
+}
 
-  devices.push(
+/** `<video>` (vga, 16 MiB), `<graphics>` (the source's display) and `<sound>` if qemu has it. */
+export function displayElements(source: Source): XmlElement[] {
+  const devices: XmlElement[] = [
     element(
       "video",
       [],
@@ -313,10 +451,23 @@ export function createLibvirtXml(input: LibvirtXmlInput): string {
         ]),
       ],
     ),
-  );
-  devices.push(graphicsElement(source.display));
+    graphicsElement(source.display),
+  ];
   if (source.sound !== null && QEMU_SOUND_CARDS.has(source.sound))
     devices.push(element("sound", [["model", source.sound]]));
+  return devices;
+}
+
+/**
+ * The remaining devices: rng, memballoon, the ISA pvpanic and vsock as the guest supports
+ * them, then the USB tablet, PS/2 mouse, pty console, virtio-serial controller and the QEMU
+ * guest agent's channel.
+ */
+export function platformDeviceElements(
+  guestcaps: Guestcaps,
+  virtioModel: VirtioModel,
+): XmlElement[] {
+  const devices: XmlElement[] = [];
   if (guestcaps.virtioRng) {
     devices.push(
       element(
@@ -367,14 +518,22 @@ export function createLibvirtXml(input: LibvirtXmlInput): string {
       ],
     ),
   );
-  body.push(element("devices", [], devices));
-  return serialiseDocument(element("domain", [["type", "kvm"]], body));
+  return devices;
 }
 
 /** Sound cards qemu emulates (virt-v2v drops the others). */
-const QEMU_SOUND_CARDS = new Set(["ac97", "es1370", "ich6", "ich9", "pcspk", "sb16", "usb"]);
+export const QEMU_SOUND_CARDS: ReadonlySet<string> = new Set([
+  "ac97",
+  "es1370",
+  "ich6",
+  "ich9",
+  "pcspk",
+  "sb16",
+  "usb",
+]);
 
-function graphicsElement(display: MetadataIn["source"]["display"]): XmlElement {
+/** `<graphics>`: VNC with autoport when the source has no display; else the source's. */
+export function graphicsElement(display: Source["display"]): XmlElement {
   if (display === null) {
     return element("graphics", [
       ["type", "vnc"],
