@@ -15,7 +15,7 @@ import {
   metadataOutPath,
   onCleanup,
 } from "@split-v2v/common";
-import { Guestfs, ensureWorkingAccel, type Application2 } from "@split-v2v/libguestfs";
+import { Guestfs, type Application2 } from "@split-v2v/libguestfs";
 import {
   diskEndpoint,
   readMetadata,
@@ -28,6 +28,7 @@ import {
   type TargetNic,
 } from "@split-v2v/metadata-schema";
 import { rm, truncate, writeFile } from "node:fs/promises";
+import { ensureWorkingAccel } from "./accel.js";
 import { bareDataDisks, isBareDiskFailure, PLACEHOLDER_BYTES } from "./bare-disks.js";
 import { openEncryptedDevices, type KeyStore } from "./luks.js";
 import { selectConverter, type GuestConverter } from "./families/index.js";

@@ -22,7 +22,7 @@ import {
   type ServerSpec,
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
-import { createLibvirtXml, targetFeaturesFor } from "./libvirt-xml.js";
+import { createLibvirtXml, findUefiFirmware, targetFeaturesFor } from "@split-v2v/target-formats";
 import {
   checkOutputLocalOptions,
   type CheckedOutputLocal,
@@ -30,7 +30,6 @@ import {
 } from "./mode.js";
 
 export type { CheckedOutputLocal, OutputLocalOptions } from "./mode.js";
-import { findUefiFirmware } from "./uefi.js";
 
 /** All option errors, before anything is converted or created. */
 export async function precheckOutputLocal(

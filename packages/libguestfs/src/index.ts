@@ -2,7 +2,9 @@
  * @split-v2v/libguestfs: the one place in split-v2v that talks to libguestfs.
  *
  * - `Guestfs`: a libguestfs handle through koffi (calls listed in calls.ts).
- * - `ensureWorkingAccel`: notices a KVM that does not work and makes libguestfs use TCG.
+ *
+ * Deciding between KVM and TCG before a launch (`ensureWorkingAccel`) is the converter's
+ * business: it lives in @split-v2v/helper-convert (src/accel.ts).
  */
 export {
   Guestfs,
@@ -21,13 +23,3 @@ export {
 } from "./guestfs.js";
 export { GuestfsError } from "./errors.js";
 export { CALLS, type CallName } from "./calls.js";
-export {
-  ACCEL_APPLIED_VARIABLE,
-  ensureWorkingAccel,
-  runAccelProbe,
-  accelProbeImage,
-  type AccelVerdict,
-  type AccelProbeResult,
-  type AccelProbeOptions,
-  type EnsureWorkingAccelOptions,
-} from "./accel.js";

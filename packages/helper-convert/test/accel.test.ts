@@ -17,7 +17,7 @@ import {
   ensureWorkingAccel,
   runAccelProbe,
   type AccelProbeResult,
-} from "../src/index.js";
+} from "../src/accel.js";
 
 const SETTINGS = "LIBGUESTFS_BACKEND_SETTINGS";
 

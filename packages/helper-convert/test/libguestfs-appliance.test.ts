@@ -9,18 +9,11 @@ import assert from "node:assert/strict";
 
 import { execa, type ResultPromise } from "execa";
 
-import {
-  AugFlags,
-  Guestfs,
-  GuestfsError,
-  HiveType,
-  ensureWorkingAccel,
-  type AccelVerdict,
-  type LogKind,
-} from "../src/index.js";
+import { AugFlags, Guestfs, GuestfsError, HiveType, type LogKind } from "@split-v2v/libguestfs";
+import { ensureWorkingAccel, type AccelVerdict } from "../src/accel.js";
 
 const MiB = 1024 * 1024;
-// ../shared beside the checkout: this file runs as packages/libguestfs/dist/test/*.js.
+// ../shared beside the checkout: this file runs as packages/helper-convert/dist/test/*.js.
 const MINIMAL_HIVE = resolve(
   dirname(fileURLToPath(import.meta.url)),
   "../../../../../shared/testdata/virt-v2v-upstream/phony-windows/minimal-hive",

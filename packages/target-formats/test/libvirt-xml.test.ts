@@ -5,7 +5,14 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import type { MetadataIn, MetadataOut } from "@split-v2v/metadata-schema";
-import { createLibvirtXml, driveName, osinfoUrl, targetFeaturesFor } from "../src/index.js";
+import { driveName } from "@split-v2v/common";
+import {
+  createLibvirtXml,
+  osinfoUrl,
+  targetFeaturesFor,
+  targetMachine,
+  virtioModelFor,
+} from "../src/index.js";
 
 const source: MetadataIn["source"] = {
   name: "guest",
@@ -228,6 +235,39 @@ test("q35 without virtio 1.0 uses virtio-transitional devices", async () => {
   await validates(xml);
   assert.match(xml, /<disk type='file' device='disk' model='virtio-transitional'>/);
   assert.match(xml, /<model type='virtio-transitional'\/>/);
+});
+
+test("Secure Boot firmware: q35 whatever the guest's machine, smm, a secure loader", async () => {
+  const secureBoot = {
+    ...uefi,
+    code: "/usr/share/OVMF/OVMF_CODE.secboot.fd",
+    secureBootRequired: true,
+  };
+  const metadata = converted({ machine: "i440fx", virtio10: false }, "uefi");
+  assert.equal(targetMachine(metadata.guestcaps, secureBoot), "q35");
+  assert.equal(targetMachine(metadata.guestcaps, uefi), "i440fx");
+  assert.equal(virtioModelFor("q35", metadata.guestcaps), "virtio-transitional");
+  assert.equal(virtioModelFor("i440fx", metadata.guestcaps), "virtio");
+  const xml = createLibvirtXml({
+    source,
+    converted: metadata,
+    outputName: "sb",
+    outputFormat: "raw",
+    diskSource: (id) => ({ pool: "default", volume: `sb-sd${driveName(id)}` }),
+    targetFeatures: targetFeaturesFor("x86_64"),
+    uefi: secureBoot,
+    warn: () => {},
+  });
+  await validates(xml);
+  assert.match(xml, /<features>\s*<acpi\/>\s*<apic\/>\s*<smm\/>\s*<\/features>/);
+  assert.match(
+    xml,
+    /<type arch='x86_64' machine='q35'>hvm<\/type>\s*<loader readonly='yes' type='pflash' secure='yes'>\/usr\/share\/OVMF\/OVMF_CODE.secboot.fd<\/loader>/,
+  );
+  assert.match(
+    xml,
+    /<disk type='volume' device='disk' model='virtio-transitional'>\s*<driver name='qemu' type='raw'\/>\s*<source pool='default' volume='sb-sda'\/>/,
+  );
 });
 
 test("osinfo URLs follow virt-v2v 2.2's table", () => {

@@ -1,0 +1,40 @@
+/**
+ * @split-v2v/target-formats: the metadata an output mode writes beside the target disks, so
+ * that the converted guest can be defined and booted on the target. Every output mode that
+ * writes libvirt-like or other target metadata (-o local and -o disk today; -o libvirt,
+ * -o qemu, -o kubevirt, -o rhv's OVF…) builds on this package, so that they all describe the
+ * guest the same way virt-v2v 2.2 does.
+ *
+ * - `libvirt-xml.ts`: the libvirt domain XML (`createLibvirtXml`), the osinfo table
+ *   (`osinfoUrl`), the target's features (`targetFeaturesFor`), and one builder per section
+ *   of the document, for formats that reuse part of it.
+ * - `uefi.ts`: the UEFI firmware (OVMF/AAVMF code and vars) installed on this host.
+ * - `xml.ts`: a minimal XML element tree and its serialiser (escaping, two-space indent).
+ */
+export {
+  createLibvirtXml,
+  osinfoUrl,
+  targetFeaturesFor,
+  GENERATED_BY,
+  domainBasics,
+  cpuElement,
+  targetMachine,
+  featuresElement,
+  osElements,
+  virtioModelFor,
+  diskElements,
+  diskElement,
+  removableElement,
+  nicElements,
+  displayElements,
+  graphicsElement,
+  platformDeviceElements,
+  QEMU_SOUND_CARDS,
+  type LibvirtXmlInput,
+  type DiskElementsInput,
+  type DiskSource,
+  type Machine,
+  type VirtioModel,
+} from "./libvirt-xml.js";
+export { findUefiFirmware, type UefiFirmware } from "./uefi.js";
+export { element, text, comment, serialiseDocument, type XmlElement, type XmlNode } from "./xml.js";
