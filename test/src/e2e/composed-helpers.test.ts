@@ -13,35 +13,17 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { compareExports, NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata } from "@split-v2v/metadata-schema";
 import { DELETED_DATA_BYTES, DELETED_DATA_TEXT, linuxGuest } from "../fixtures/guests.js";
-import { allocatedBytes, packageBin, processesMentioning, sha256 } from "../support/run.js";
-
-/** Starts a serving helper and resolves once it prints its ready event. */
-async function startServing(script: string, args: string[]): Promise<{ process: ResultPromise }> {
-  const child = execa(process.execPath, [script, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    buffer: false,
-    reject: false,
-  });
-  const lines = readline.createInterface({ input: child.stdout! });
-  const stderr: string[] = [];
-  readline.createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
-  await new Promise<void>((resolve, reject) => {
-    lines.on("line", (line) => {
-      if (line.includes('"event":"ready"')) resolve();
-    });
-    void child.then(() =>
-      reject(new Error(`${path.basename(script)} exited before ready: ${stderr.join("\n")}`)),
-    );
-  });
-  // Wrapped: an execa child is a thenable, which an async function would unwrap into its result.
-  return { process: child };
-}
+import {
+  allocatedBytes,
+  packageBin,
+  processesMentioning,
+  sha256,
+  startServing,
+} from "../support/run.js";
 
 /** Bytes read, from nbdkit-stats-filter's report ("read: 40 ops, 0.005 s, 10.00 MiB, …"; no line: none). */
 function parseStatsBytesRead(stats: string): number {

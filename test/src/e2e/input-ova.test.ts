@@ -6,10 +6,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readdir, readlink, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readlink, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { quoteForGuestfish, runGuestfish } from "../fixtures/guests.js";
+import { compareExports, NbdConnection } from "@split-v2v/libnbd";
 import {
   linuxGuestOva,
   upstreamOvaDir,
@@ -24,9 +24,11 @@ import {
   errorLines,
   leftovers,
   makeSandbox,
+  packageBin,
   processesMentioning,
   runEnvironment,
   sha256,
+  startServing,
   virtV2v,
   type Sandbox,
   type V2vResult,
@@ -270,7 +272,7 @@ async function biggestScratchFile(
   return biggest;
 }
 
-test("a VMware OVA converts in place: same guest as -i disk, no scratch copy, OVA untouched", async (t) => {
+test("a VMware OVA converts in place: its disk served as -i disk serves it, no scratch copy, OVA untouched", async (t) => {
   const sandbox = await makeSandbox("ova-convert");
   t.after(() => sandbox.dispose());
   const sandboxRoot = path.dirname(sandbox.tmp);
@@ -310,48 +312,36 @@ test("a VMware OVA converts in place: same guest as -i disk, no scratch copy, OV
   assert.equal(await sha256(ova.path), ovaBefore, "the OVA is unchanged");
   assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
 
-  // The same guest through -i disk, for comparison.
-  const outDisk = path.join(sandbox.out, "disk");
-  await mkdir(outDisk);
-  const reference = await virtV2v(
-    ["-i", "disk", ova.guest.path, "-o", "local", "-os", outDisk, "-on", "converted"],
-    sandbox,
-  );
-  assert.equal(reference.exitCode, 0, reference.stderr);
-
-  const ovaDisk = path.join(outOva, "converted-sda");
-  const diskDisk = path.join(outDisk, "converted-sda");
+  // The same guest as -i disk: the OVA's disk is served byte for byte as -i disk serves the
+  // image itself, so the conversion saw the same guest (the conversion of -i disk images has
+  // tests of its own).
+  const served = await mkdtemp(path.join(sandboxRoot, "served-"));
+  const [ovaWorkdir, diskWorkdir] = [path.join(served, "ova"), path.join(served, "disk")];
+  await mkdir(ovaWorkdir);
+  await mkdir(diskWorkdir);
+  const ovaInput = await startServing(packageBin("@split-v2v/helper-input-ova"), [
+    ovaWorkdir,
+    ova.path,
+  ]);
+  t.after(() => ovaInput.process.kill("SIGTERM"));
+  const diskInput = await startServing(packageBin("@split-v2v/helper-input-disk"), [
+    diskWorkdir,
+    ova.guest.path,
+  ]);
+  t.after(() => diskInput.process.kill("SIGTERM"));
+  const fromOva = await NbdConnection.connectUnix(path.join(ovaWorkdir, "in0"));
+  const fromDisk = await NbdConnection.connectUnix(path.join(diskWorkdir, "in0"));
+  try {
+    assert.equal(fromOva.size, fromDisk.size, "same disk size");
+    assert.equal(await compareExports(fromOva, fromDisk), null, "same bytes");
+  } finally {
+    fromOva.close();
+    fromDisk.close();
+  }
   assert.deepEqual(await readdir(outOva), ["converted-sda", "converted.xml"]);
-  assert.equal((await stat(ovaDisk)).size, (await stat(diskDisk)).size, "same disk size");
-  // The converted guests hold the same files with the same content (both filesystems).
-  const dumps = path.join(sandboxRoot, "dumps");
-  await mkdir(dumps);
-  const listing = await runGuestfish({
-    drives: [
-      { path: diskDisk, format: "raw", readonly: true },
-      { path: ovaDisk, format: "raw", readonly: true },
-    ],
-    commands: [
-      "mkmountpoint /disk",
-      "mkmountpoint /ova",
-      "mount-ro /dev/sda2 /disk",
-      "mount-ro /dev/sda1 /disk/boot",
-      "mount-ro /dev/sdb2 /ova",
-      "mount-ro /dev/sdb1 /ova/boot",
-      `checksums-out sha256 /disk ${quoteForGuestfish(path.join(dumps, "disk.txt"))}`,
-      `checksums-out sha256 /ova ${quoteForGuestfish(path.join(dumps, "ova.txt"))}`,
-      "echo ----disk",
-      "find /disk",
-      "echo ----ova",
-      "find /ova",
-    ],
-    purpose: "comparing the -i ova and -i disk conversions",
-  });
-  const lines = listing.split("\n").filter((line) => line !== "");
-  const diskTree = lines.slice(lines.indexOf("----disk") + 1, lines.indexOf("----ova"));
-  const ovaTree = lines.slice(lines.indexOf("----ova") + 1);
-  assert.ok(diskTree.length > 100, `the tree is listed (${diskTree.length} entries)`);
-  assert.deepEqual(ovaTree, diskTree, "same file tree");
-  const sums = async (file: string) => (await execa("sort", ["-k2", file])).stdout;
-  assert.equal(await sums(path.join(dumps, "ova.txt")), await sums(path.join(dumps, "disk.txt")));
+  assert.equal(
+    (await stat(path.join(outOva, "converted-sda"))).size,
+    Number(fromDisk.size),
+    "the target disk has the source's size",
+  );
 });

@@ -9,7 +9,8 @@ import net from "node:net";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
+import readline from "node:readline";
+import { execa, type ResultPromise } from "execa";
 
 const require = createRequire(import.meta.url);
 
@@ -122,4 +123,30 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
     });
   });
+}
+
+/** Starts a serving helper and resolves once it prints its ready event. */
+export async function startServing(
+  script: string,
+  args: string[],
+): Promise<{ process: ResultPromise }> {
+  const child = execa(process.execPath, [script, ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    buffer: false,
+    reject: false,
+  });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const stderr: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
+  await new Promise<void>((resolve, reject) => {
+    lines.on("line", (line) => {
+      if (line.includes('"event":"ready"')) resolve();
+    });
+    void child.then(() =>
+      reject(new Error(`${path.basename(script)} exited before ready: ${stderr.join("\n")}`)),
+    );
+  });
+  // Wrapped: an execa child is a thenable, which an async function would unwrap into its result.
+  return { process: child };
 }
