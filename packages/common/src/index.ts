@@ -12,3 +12,4 @@ export * from "./workdir.js";
 export * from "./yargs.js";
 export * from "./input-disks.js";
 export * from "./modes.js";
+export * from "./metadata-in.js";
