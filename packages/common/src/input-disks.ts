@@ -125,20 +125,6 @@ export async function serveInputDisks(
   return served;
 }
 
-/**
- * One disk served from a spec that carries its own overlay: what the input helpers used before
- * serveInputDisks. Kept until they are moved over, then removed.
- * @deprecated use serveInputDisks
- */
-export async function serveInputDisk(
-  workdir: string,
-  index: number,
-  spec: ServerSpec,
-  options: { verbose: boolean; log: (line: string) => void },
-): Promise<{ socket: string; virtualSize: number }> {
-  return serveOne(workdir, index, spec, { ...options, overlay: true });
-}
-
 /** The words the C library gives an errno code, for the one-line errors about input files. */
 export function errnoReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
