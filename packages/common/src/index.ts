@@ -13,3 +13,4 @@ export * from "./yargs.js";
 export * from "./input-disks.js";
 export * from "./modes.js";
 export * from "./metadata-in.js";
+export * from "./helper-kit.js";
