@@ -12,3 +12,5 @@ export * from "./workdir.js";
 export * from "./yargs.js";
 export * from "./input-disks.js";
 export * from "./modes.js";
+export * from "./metadata-in.js";
+export * from "./helper-kit.js";

@@ -1,29 +1,98 @@
 /**
- * What every input helper does with each source disk once its mode has chosen how to read it:
- * start the server (an overlay, from the mode's ServerSpec) on WORKDIR/inN, and ask the endpoint
+ * What every input helper does with the source disks once its mode has planned how to read each
+ * one: start a server per disk on WORKDIR/inN, with or without the overlay, and ask the endpoint
  * its size. The served size is what the copy will copy, whatever the image's header said
  * (qemu-img rounds a raw file up to whole sectors; nbdkit serves its exact length).
+ *
+ * The overlay ("never touch the source") is added here and nowhere else: a mode's plan says how
+ * to read its disk as it is, and `serveInputDisks` puts nbdkit's cow filter on top, or asks
+ * qemu-nbd for its protective snapshot. Without the overlay (the in-place mode, to come) the
+ * same plans serve the source disks themselves, writable.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { onCleanup } from "./lifetime.js";
-import { startServer, type ServerSpec } from "./servers.js";
+import { startServer, type NbdkitSpec, type QemuNbdSpec, type ServerSpec } from "./servers.js";
 import { inputSocket, serverTmpDir } from "./workdir.js";
+
+/** qemu-nbd reading a source disk as it is: the snapshot is the overlay's business. */
+export type SourceQemuNbdSpec = Omit<QemuNbdSpec, "snapshot">;
+
+/** How to read one source disk, without any overlay. */
+export interface InputDiskPlan {
+  /** nbdkit without the cow filter, or qemu-nbd without --snapshot. */
+  server: NbdkitSpec | SourceQemuNbdSpec;
+  /**
+   * nbdkit only: with the overlay, also keep in it what is read while this file exists (the cow
+   * filter's cow-on-read=FILE; the work dir's `convert` marker), so that the copy does not fetch
+   * again from a slow source what the conversion read.
+   */
+  cowOnRead?: string;
+  /**
+   * nbdkit only: filters that sit above the overlay, nearest the client, in command-line order.
+   * The bandwidth limit (`rate`) goes here: virt-v2v 2.2 puts it outside cow, so that it limits
+   * everything the copy reads, also what cow-on-read already holds.
+   */
+  outerFilters?: readonly string[];
+}
+
+export interface ServeInputDisksOptions {
+  /**
+   * true (every mode today): writes land in a throw-away overlay in WORKDIR/tmp, the source is
+   * never touched. false: the source disks themselves are served, writable (in-place).
+   */
+  overlay: boolean;
+  verbose: boolean;
+  log: (line: string) => void;
+}
 
 export interface ServedInputDisk {
   /** The socket's name in the work dir ("in0", "in1" …), as metadata.in records it. */
   socket: string;
   /** Bytes the endpoint serves. */
   virtualSize: number;
+  /** Whether writes land in an overlay (metadata.in's `disks[].overlay`). */
+  overlay: boolean;
 }
 
-export async function serveInputDisk(
+/**
+ * The server that serves a plan: with the overlay, nbdkit's cow filter right under the plan's
+ * outer filters (outermost when it has none), or qemu-nbd's --snapshot; without it, the plan as
+ * it is. virt-v2v 2.2's order for remote disks, inner to outer: retry, cow, rate.
+ */
+export function inputDiskServerSpec(plan: InputDiskPlan, overlay: boolean): ServerSpec {
+  const { server } = plan;
+  if (server.kind === "qemu-nbd") {
+    if ("snapshot" in server) throw new Error("an input disk plan names no qemu-nbd snapshot");
+    if (plan.cowOnRead !== undefined || plan.outerFilters !== undefined)
+      throw new Error("cow-on-read and outer filters are nbdkit's");
+    return { ...server, snapshot: overlay };
+  }
+  if (server.filters.includes("cow")) {
+    throw new Error("an input disk plan names no cow filter: serveInputDisks adds the overlay");
+  }
+  const outer = plan.outerFilters ?? [];
+  if (outer.includes("cow")) {
+    throw new Error("an input disk plan names no cow filter: serveInputDisks adds the overlay");
+  }
+  if (!overlay) return { ...server, filters: [...outer, ...server.filters] };
+  return {
+    ...server,
+    filters: [...outer, "cow", ...server.filters],
+    params: [
+      ...(plan.cowOnRead === undefined ? [] : [["cow-on-read", plan.cowOnRead] as const]),
+      ...server.params,
+    ],
+  };
+}
+
+async function serveOne(
   workdir: string,
   index: number,
   spec: ServerSpec,
-  options: { verbose: boolean; log: (line: string) => void },
-): Promise<ServedInputDisk> {
+  options: ServeInputDisksOptions,
+): Promise<{ socket: string; virtualSize: number }> {
   const tmpDir = serverTmpDir(workdir);
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const socket = inputSocket(workdir, index);
@@ -41,6 +110,24 @@ export async function serveInputDisk(
   } finally {
     connection.close();
   }
+}
+
+/**
+ * Serves plan N on WORKDIR/inN, one after the other, each stopped at the helper's cleanup. The
+ * work dir is made absolute first (qemu-nbd wants absolute socket paths).
+ */
+export async function serveInputDisks(
+  workdir: string,
+  plans: readonly InputDiskPlan[],
+  options: ServeInputDisksOptions,
+): Promise<ServedInputDisk[]> {
+  const absolute = path.resolve(workdir);
+  const served: ServedInputDisk[] = [];
+  for (const [index, plan] of plans.entries()) {
+    const spec = inputDiskServerSpec(plan, options.overlay);
+    served.push({ ...(await serveOne(absolute, index, spec, options)), overlay: options.overlay });
+  }
+  return served;
 }
 
 /** The words the C library gives an errno code, for the one-line errors about input files. */

@@ -7,7 +7,9 @@
  * supervisor that is not ours can find out what it does without reading our code.
  *
  * Adding a mode: a package that exports a descriptor from src/mode.ts (and its face,
- * src/index.ts), plus one entry in the supervisor's table.
+ * src/index.ts), a src/cli.ts that gives defineInputHelper or defineOutputHelper (helper-kit.ts)
+ * its options and stage functions (an input plans its disks for serveInputDisks and describes
+ * its guest with buildMetadataIn), plus one entry in the supervisor's table.
  */
 import { UserError } from "./errors.js";
 

@@ -7,14 +7,7 @@
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline/promises";
-import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
-import {
-  HELPER_CONTRACT_VERSION,
-  V2V_PARSER_CONFIGURATION,
-  answerDescribe,
-  runHelper,
-} from "@split-v2v/common";
+import { HELPER_CONTRACT_VERSION, defineHelper } from "@split-v2v/common";
 import { convertGuest } from "./convert.js";
 import { parseRootChoice } from "./inspect.js";
 import { parseNetworkMapping } from "./networks.js";
@@ -25,92 +18,6 @@ async function readStdin(): Promise<string> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
-
-// --describe: what this helper does, as JSON, for supervisors that are not ours.
-answerDescribe({
-  contract: HELPER_CONTRACT_VERSION,
-  kind: "convert",
-  name: "convert",
-  program: "helper-v2v-convert",
-  summary:
-    "inspects the guest on WORKDIR/in0… and converts it to run on KVM, writing only into what it is served",
-  usage:
-    "helper-v2v-convert [--root ask|single|first|/dev/X] [--network in:out] [--bridge in:out] [--mac MAC:network|bridge|ip:…] [--keys-from-stdin] [--remove-serial-console] WORKDIR",
-  reads: ["metadata.in", "in0…"],
-  writes: ["metadata.out"],
-  capabilities: ["convert:linux", "convert:windows"],
-});
-
-const argv = yargs(hideBin(process.argv))
-  .scriptName("helper-v2v-convert")
-  .usage(
-    "$0 [options] WORKDIR\n\nConverts the guest on WORKDIR/in0… (see WORKDIR/metadata.in) and writes WORKDIR/metadata.out.",
-  )
-  .parserConfiguration(V2V_PARSER_CONFIGURATION)
-  .option("root", {
-    type: "string",
-    describe: "ask | single | first | /dev/DEVICE: which root to convert in a multi-boot guest",
-  })
-  .option("network", {
-    alias: "n",
-    type: "string",
-    array: true,
-    default: [] as string[],
-    describe: "Map network IN to OUT (IN:OUT, or OUT for all)",
-  })
-  .option("bridge", {
-    alias: "b",
-    type: "string",
-    array: true,
-    default: [] as string[],
-    describe: "Map bridge IN to OUT (IN:OUT, or OUT for all)",
-  })
-  .option("mac", {
-    type: "string",
-    array: true,
-    default: [] as string[],
-    describe: "MAC:network|bridge:OUT",
-  })
-  .option("keys-from-stdin", {
-    type: "boolean",
-    default: false,
-    describe:
-      'Read the keys of encrypted devices from stdin: {"keys":[{"id":DEVICE|UUID|"all","key":…}],"passphrases":[…]}',
-  })
-  .option("echo-keys", {
-    type: "boolean",
-    default: false,
-    describe: "Show the passphrases typed at the terminal prompt",
-  })
-  .option("remove-serial-console", {
-    type: "boolean",
-    default: false,
-    describe:
-      "For a target without a serial port (-o rhv, -o vdsm): remove the guest's serial console instead of keeping it",
-  })
-  .option("cache-dir", { type: "string", describe: "Where to cache the KVM/TCG verdict" })
-  .option("exit-with-parent", {
-    type: "boolean",
-    default: false,
-    describe: "Stop when the parent process dies",
-  })
-  .option("verbose", {
-    alias: "v",
-    type: "boolean",
-    default: false,
-    describe: "Debug messages, libguestfs debug",
-  })
-  .option("trace", {
-    alias: "x",
-    type: "boolean",
-    default: false,
-    describe: "libguestfs API trace",
-  })
-  .demandCommand(1, 1, "WORKDIR is required", "only one WORKDIR")
-  .strict()
-  .help()
-  .version(false)
-  .parseSync();
 
 function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache");
@@ -137,15 +44,82 @@ async function askRootOnTerminal(roots: string[]): Promise<string> {
   }
 }
 
-runHelper(
-  "helper-v2v-convert",
-  { verbose: argv.verbose, exitWithParent: argv["exit-with-parent"] },
-  async (helper) => {
+defineHelper({
+  program: "helper-v2v-convert",
+  // --describe: what this helper does, as JSON, for supervisors that are not ours.
+  facts: {
+    contract: HELPER_CONTRACT_VERSION,
+    kind: "convert",
+    name: "convert",
+    program: "helper-v2v-convert",
+    summary:
+      "inspects the guest on WORKDIR/in0… and converts it to run on KVM, writing only into what it is served",
+    usage:
+      "helper-v2v-convert [--root ask|single|first|/dev/X] [--network in:out] [--bridge in:out] [--mac MAC:network|bridge|ip:…] [--keys-from-stdin] [--remove-serial-console] WORKDIR",
+    reads: ["metadata.in", "in0…"],
+    writes: ["metadata.out"],
+    capabilities: ["convert:linux", "convert:windows"],
+  },
+  synopsis: "[options] WORKDIR",
+  help: "Converts the guest on WORKDIR/in0… (see WORKDIR/metadata.in) and writes WORKDIR/metadata.out.",
+  options: {
+    root: {
+      type: "string",
+      describe: "ask | single | first | /dev/DEVICE: which root to convert in a multi-boot guest",
+    },
+    network: {
+      alias: "n",
+      type: "string",
+      array: true,
+      default: [] as string[],
+      describe: "Map network IN to OUT (IN:OUT, or OUT for all)",
+    },
+    bridge: {
+      alias: "b",
+      type: "string",
+      array: true,
+      default: [] as string[],
+      describe: "Map bridge IN to OUT (IN:OUT, or OUT for all)",
+    },
+    mac: {
+      type: "string",
+      array: true,
+      default: [] as string[],
+      describe: "MAC:network|bridge:OUT",
+    },
+    "keys-from-stdin": {
+      type: "boolean",
+      default: false,
+      describe:
+        'Read the keys of encrypted devices from stdin: {"keys":[{"id":DEVICE|UUID|"all","key":…}],"passphrases":[…]}',
+    },
+    "echo-keys": {
+      type: "boolean",
+      default: false,
+      describe: "Show the passphrases typed at the terminal prompt",
+    },
+    "remove-serial-console": {
+      type: "boolean",
+      default: false,
+      describe:
+        "For a target without a serial port (-o rhv, -o vdsm): remove the guest's serial console instead of keeping it",
+    },
+    "cache-dir": { type: "string", describe: "Where to cache the KVM/TCG verdict" },
+    trace: {
+      alias: "x",
+      type: "boolean",
+      default: false,
+      describe: "libguestfs API trace",
+    },
+  },
+  verboseHelp: "Debug messages, libguestfs debug",
+  positionals: { min: 1, max: 1, missing: "WORKDIR is required", tooMany: "only one WORKDIR" },
+  async main({ options: argv, positionals: [workdir] }, helper) {
     // Read before anything starts: a bad document fails at once.
     const keys = argv["keys-from-stdin"] ? parseKeyStore(await readStdin()) : EMPTY_KEY_STORE;
     await convertGuest(
       {
-        workdir: String(argv._[0]),
+        workdir: workdir!,
         root: parseRootChoice(argv.root),
         networks: parseNetworkMapping(argv.network, argv.bridge, argv.mac),
         cacheDir: argv["cache-dir"] ?? defaultCacheDir(),
@@ -166,4 +140,4 @@ runHelper(
       },
     );
   },
-);
+});

@@ -1,9 +1,12 @@
 export {
   setUpInputDisk,
-  serverSpecFor,
+  precheckInputDisk,
+  diskPlanFor,
   sourceNameOf,
   describeInput,
   type InputDiskOptions,
+  type InputDiskCheckOptions,
+  type CheckedInputDisk,
 } from "./input-disk.js";
 export { inspectDiskImage, checkReadable, type DiskImageInfo } from "./disk-image.js";
 

@@ -4,36 +4,59 @@
  *   raw      nbdkit file plugin under the cow filter (cache=none: a one-pass copy must not
  *            evict the host's page cache)
  *   others   qemu-nbd with its format decoder and a protective snapshot (-s)
- * and the source guest is described with virt-v2v 2.2's defaults for -i disk.
+ * and the source guest is described with virt-v2v 2.2's defaults for -i disk. (The plans here
+ * read the disks as they are; serveInputDisks adds the overlay.)
  */
 import path from "node:path";
-import { UserError, metadataInPath, serveInputDisk, type ServerSpec } from "@split-v2v/common";
+import {
+  UserError,
+  buildMetadataIn,
+  metadataInPath,
+  serveInputDisks,
+  type InputDiskPlan,
+} from "@split-v2v/common";
 import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { checkReadable, inspectDiskImage, type DiskImageInfo } from "./disk-image.js";
 
-export interface InputDiskOptions {
-  workdir: string;
+export interface InputDiskCheckOptions {
   disks: string[];
   /** -if: the format of every input disk, instead of probing. */
   inputFormat: string | null;
+}
+
+export interface InputDiskOptions extends InputDiskCheckOptions {
+  workdir: string;
+  /** Serve through an overlay (the default): the sources are never written. */
+  overlay?: boolean;
   verbose: boolean;
   log: (line: string) => void;
 }
 
-/** Formats the overlay can serve; anything qemu-img reads is passed to qemu-nbd. */
-export function serverSpecFor(disk: DiskImageInfo): ServerSpec {
+/** The disks as the precheck found them: readable, of one format, their sizes as qemu-img says. */
+export interface CheckedInputDisk {
+  disks: string[];
+  images: DiskImageInfo[];
+}
+
+/**
+ * How each disk is read: raw with nbdkit's file plugin (cache=none: a one-pass copy must not
+ * evict the host's page cache), anything else qemu-img reads with qemu-nbd and its decoder.
+ */
+export function diskPlanFor(disk: DiskImageInfo): InputDiskPlan {
   if (disk.format === "raw") {
     return {
-      kind: "nbdkit",
-      plugin: "file",
-      filters: ["cow"],
-      params: [
-        ["file", disk.path],
-        ["cache", "none"],
-      ],
+      server: {
+        kind: "nbdkit",
+        plugin: "file",
+        filters: [],
+        params: [
+          ["file", disk.path],
+          ["cache", "none"],
+        ],
+      },
     };
   }
-  return { kind: "qemu-nbd", file: disk.path, format: disk.format, snapshot: true };
+  return { server: { kind: "qemu-nbd", file: disk.path, format: disk.format } };
 }
 
 /** The source name virt-v2v derives for -i disk: the first file's base name without extension. */
@@ -47,9 +70,8 @@ export function describeInput(disks: string[]): string {
   return ["-i disk", ...disks].join(" ");
 }
 
-export async function setUpInputDisk(
-  options: InputDiskOptions,
-): Promise<{ sockets: string[]; metadata: MetadataIn }> {
+/** Every disk given, readable, and of one format: all of -i disk's checks, no server started. */
+export async function precheckInputDisk(options: InputDiskCheckOptions): Promise<CheckedInputDisk> {
   if (options.disks.length === 0) {
     throw new UserError("-i disk: expecting a disk image (filename) on the command line");
   }
@@ -63,55 +85,41 @@ export async function setUpInputDisk(
       `-i disk: the input disks have different formats (${[...formats].join(", ")}); give one format with -if, or convert them to one format first`,
     );
   }
+  return { disks: options.disks, images };
+}
 
-  const sockets: string[] = [];
+/** Serves the checked disks on WORKDIR/in0… and writes metadata.in (prechecks first if needed). */
+export async function setUpInputDisk(
+  options: InputDiskOptions,
+  checked?: CheckedInputDisk,
+): Promise<{ sockets: string[]; metadata: MetadataIn }> {
+  const { disks, images } = checked ?? (await precheckInputDisk(options));
+  const served = await serveInputDisks(options.workdir, images.map(diskPlanFor), {
+    overlay: options.overlay ?? true,
+    verbose: options.verbose,
+    log: options.log,
+  });
   for (const [index, image] of images.entries()) {
-    const served = await serveInputDisk(options.workdir, index, serverSpecFor(image), options);
-    if (served.virtualSize !== image.virtualSize) {
+    if (served[index]!.virtualSize !== image.virtualSize) {
       options.log(
-        `in${index}: serves ${served.virtualSize} bytes, qemu-img said ${image.virtualSize}; using the served size`,
+        `in${index}: serves ${served[index]!.virtualSize} bytes, qemu-img said ${image.virtualSize}; using the served size`,
       );
     }
-    image.virtualSize = served.virtualSize;
-    sockets.push(served.socket);
   }
 
-  const metadata: MetadataIn = {
-    schemaVersion: 1,
-    kind: "metadata.in",
-    input: { mode: "disk", description: describeInput(options.disks) },
-    source: {
-      name: sourceNameOf(options.disks[0]!),
-      hypervisor: "unknownhv",
-      genid: null,
-      memoryBytes: 2048 * 1024 * 1024,
-      vcpus: 1,
-      cpuVendor: null,
-      cpuModel: null,
-      cpuTopology: null,
-      features: ["acpi", "apic", "pae"],
-      firmware: "unknown",
-      uefiSecureBoot: false,
-      display: {
-        type: "window",
-        keymap: null,
-        password: null,
-        listen: { kind: "none", value: null },
-        port: null,
-      },
-      sound: null,
-      disks: images.map((image, index) => ({
-        id: index,
-        socket: `in${index}`,
-        virtualSize: image.virtualSize,
-        controller: null,
-        format: image.format,
-        location: image.path,
-      })),
-      removables: [],
-      nics: [{ mac: null, model: null, network: "default", networkType: "network" }],
-    },
-  };
+  const metadata = buildMetadataIn({
+    mode: "disk",
+    description: describeInput(disks),
+    // Nothing but the disks is known: the rest is virt-v2v's defaults for -i disk.
+    source: { name: sourceNameOf(disks[0]!) },
+    disks: images.map((image, index) => ({
+      served: served[index]!,
+      id: index,
+      controller: null,
+      format: image.format,
+      location: image.path,
+    })),
+  });
   await writeMetadata("metadata.in", metadataInPath(options.workdir), metadata);
-  return { sockets, metadata };
+  return { sockets: served.map((disk) => disk.socket), metadata };
 }

@@ -163,3 +163,33 @@ async function connectWhenListening(socket: string): Promise<NbdConnection> {
     }
   }
 }
+
+test("--precheck: a missing disk is refused and a good one passes, with nothing started or written", async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "input-disk-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const workdir = path.join(dir, "work");
+  await execa("mkdir", [workdir]);
+  const raw = path.join(dir, "a.img");
+  await writeFile(raw, Buffer.alloc(1024 * 1024));
+
+  const missing = await execa(
+    process.execPath,
+    [helper, "--precheck", workdir, "--", raw, path.join(dir, "nope.img")],
+    { reject: false },
+  );
+  assert.equal(missing.exitCode, 1);
+  assert.match(
+    String(missing.stderr),
+    /^helper-v2v-input-disk: error: -i disk: cannot read disk image .*nope\.img: No such file or directory/m,
+  );
+  assert.deepEqual(await readdir(workdir), [], "nothing in the work dir");
+
+  const good = await execa(process.execPath, [helper, "--precheck", workdir, "--", raw], {
+    reject: false,
+  });
+  assert.equal(good.exitCode, 0, String(good.stderr));
+  assert.equal(String(good.stdout), "", "no event: nothing is served");
+  assert.deepEqual(await readdir(workdir), [], "nothing in the work dir");
+  const servers = await execa("pgrep", ["-f", raw], { reject: false });
+  assert.equal(String(servers.stdout), "", "no server reads the disk");
+});

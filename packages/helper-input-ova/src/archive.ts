@@ -329,15 +329,50 @@ async function run(command: string, args: string[], what: string): Promise<void>
   }
 }
 
-/** Opens an OVA file or directory; see the module comment for what each packaging costs. */
-export async function openOva(ova: string, options: OpenOvaOptions): Promise<OvaArchive> {
-  const info = await stat(ova);
-  if (info.isDirectory()) return DirectoryArchive.open(ova, ova, false);
-  if (!info.isFile()) throw unsupportedFormat(ova);
+/** How an OVA is packaged, as far as its first bytes tell: what opening it will cost. */
+export type OvaPackaging = "directory" | "tar" | "zip" | "gzip" | "xz";
 
+/**
+ * The OVA's packaging, read from its first bytes (for a compressed file, the first bytes of its
+ * content, which must be a tar); any other file is virt-v2v's "unsupported file format" error.
+ * Cheap: nothing is unpacked.
+ */
+export async function ovaPackaging(
+  ova: string,
+  options: Pick<OpenOvaOptions, "log">,
+): Promise<OvaPackaging> {
+  const info = await stat(ova);
+  if (info.isDirectory()) return "directory";
+  if (!info.isFile()) throw unsupportedFormat(ova);
   const type = detectFileType(await readHead(ova, 512));
   options.log(`${ova}: file type ${type}`);
   switch (type) {
+    case "tar":
+    case "zip":
+      return type;
+    case "gzip":
+    case "xz":
+      if (detectFileType(await uncompressedHead(type, ova, 512)) !== "tar")
+        throw unsupportedFormat(ova);
+      return type;
+    case "unknown":
+      throw unsupportedFormat(ova);
+  }
+}
+
+/**
+ * Opens an OVA file or directory (of the packaging ovaPackaging found, when the caller has it);
+ * see the module comment for what each packaging costs.
+ */
+export async function openOva(
+  ova: string,
+  options: OpenOvaOptions,
+  packaging?: OvaPackaging,
+): Promise<OvaArchive> {
+  const kind = packaging ?? (await ovaPackaging(ova, options));
+  switch (kind) {
+    case "directory":
+      return DirectoryArchive.open(ova, ova, false);
     case "tar":
       return TarArchive.open(ova);
     case "zip": {
@@ -351,17 +386,14 @@ export async function openOva(ova: string, options: OpenOvaOptions): Promise<Ova
     }
     case "gzip":
     case "xz": {
-      const decompressor = type === "gzip" ? "gzip" : "xz";
-      if (detectFileType(await uncompressedHead(decompressor, ova, 512)) !== "tar")
-        throw unsupportedFormat(ova);
       const directory = await largeScratchDir();
       options.info(
-        `-i ova: ${ova} is a ${type}-compressed tar file: unpacking it into ${directory} (set VIRT_V2V_TMPDIR to unpack elsewhere)`,
+        `-i ova: ${ova} is a ${kind}-compressed tar file: unpacking it into ${directory} (set VIRT_V2V_TMPDIR to unpack elsewhere)`,
       );
       await run(
         "tar",
         [
-          type === "gzip" ? "--gzip" : "--xz",
+          kind === "gzip" ? "--gzip" : "--xz",
           "--no-same-owner",
           "--no-same-permissions",
           "-xf",
@@ -373,7 +405,5 @@ export async function openOva(ova: string, options: OpenOvaOptions): Promise<Ova
       );
       return DirectoryArchive.open(ova, directory, true);
     }
-    case "unknown":
-      throw unsupportedFormat(ova);
   }
 }

@@ -5,8 +5,8 @@
  *   snapshot `<href>.N` is taken instead (VMware exports such OVAs: RHBZ#1570407);
  * - a disk inside an uncompressed tar is served where it lies, through qemu's block layer:
  *   `{"driver": FORMAT, "file": {"driver": "raw", "offset": …, "size": …, "file": <the tar>}}`
- *   — the format decoder (vmdk) over an offset/size view of the tar, and qemu-nbd's snapshot
- *   overlay over both: no byte of the disk is copied;
+ *   — the format decoder (vmdk) over an offset/size view of the tar, and (added by
+ *   serveInputDisks) qemu-nbd's snapshot overlay over both: no byte of the disk is copied;
  * - a gzip-compressed disk (`ovf:compression="gzip"`) is the one thing that must be unpacked: it is
  *   uncompressed into the large temp dir, and the user is told.
  *
@@ -17,7 +17,7 @@
 import { realpath } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { UserError, type QemuNbdSpec } from "@split-v2v/common";
+import { UserError, type InputDiskPlan } from "@split-v2v/common";
 import { insideArchive, type OvaArchive, type OvaFile } from "./archive.js";
 import { TAR_BLOCK, tarMemberDataOffset } from "./tar.js";
 
@@ -60,7 +60,8 @@ interface QemuImgInfo {
 }
 
 export interface ServableDisk {
-  spec: QemuNbdSpec;
+  /** qemu-nbd reading the disk as it is (serveInputDisks adds the snapshot overlay). */
+  plan: InputDiskPlan;
   format: string;
   virtualSize: number;
   /** Where the disk is, for logs and metadata: a path, or the json: view of a tar member. */
@@ -136,8 +137,12 @@ async function servableTarMember(file: OvaFile & { kind: "tar-member" }): Promis
     if (!sameView) throw outsideError(file.name, reference);
   }
   // The format is named (--format), never probed again by qemu-nbd; the json: file is the view.
-  const spec: QemuNbdSpec = { kind: "qemu-nbd", file: probe, format, snapshot: true };
-  return { spec, format, virtualSize: Number(info["virtual-size"]), location: probe };
+  return {
+    plan: { server: { kind: "qemu-nbd", file: probe, format } },
+    format,
+    virtualSize: Number(info["virtual-size"]),
+    location: probe,
+  };
 }
 
 /** A disk that is a file on the host: in a directory OVA, unpacked, or uncompressed. */
@@ -161,7 +166,7 @@ async function servableFile(
     if (real !== realTop && !real.startsWith(`${realTop}/`)) throw outsideError(shownAs, reference);
   }
   return {
-    spec: { kind: "qemu-nbd", file: filePath, format, snapshot: true },
+    plan: { server: { kind: "qemu-nbd", file: filePath, format } },
     format,
     virtualSize: Number(info["virtual-size"]),
     location: filePath,

@@ -4,20 +4,25 @@
  */
 export {
   setUpInputOva,
+  precheckInputOva,
   readOva,
   findOvf,
   nameFromOvaPath,
   describeInput,
   type InputOvaOptions,
+  type InputOvaCheckOptions,
+  type CheckedOva,
 } from "./input-ova.js";
 export {
   openOva,
+  ovaPackaging,
   detectFileType,
   largeTmpDir,
   insideArchive,
   type OvaArchive,
   type OvaFile,
   type OvaFileType,
+  type OvaPackaging,
   type OpenOvaOptions,
 } from "./archive.js";
 export { parseManifest, verifyManifests, ocamlQuoted, type ManifestEntry } from "./manifest.js";

@@ -2,7 +2,14 @@
  * @split-v2v/helper-input-vmx: `-i vmx` (a VMware guest's .vmx file, local or over SSH) as a
  * helper program, and the pieces it is built from for programs that want them.
  */
-export { setUpInputVmx, describeInput, type InputVmxOptions } from "./input-vmx.js";
+export {
+  setUpInputVmx,
+  precheckInputVmx,
+  describeInput,
+  type InputVmxOptions,
+  type InputVmxCheckOptions,
+  type CheckedVmx,
+} from "./input-vmx.js";
 export {
   parseVmx,
   parseOcamlInteger,
@@ -31,12 +38,14 @@ export {
 } from "./vmx-source.js";
 export {
   sshDiskSpec,
+  sshDiskPlan,
   sshFileSpec,
   downloadRemoteFile,
   remoteFileExists,
   type SshAccess,
+  type BandwidthLimit,
   type RemoteFileOptions,
 } from "./ssh-files.js";
 
 // The mode this package serves, as the supervisor's table and --describe see it.
-export { inputVmxMode } from "./mode.js";
+export { inputVmxMode, checkVmxTransport } from "./mode.js";

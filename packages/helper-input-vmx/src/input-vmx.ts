@@ -3,24 +3,28 @@
  * through a copy-on-write overlay, so the conversion never writes to the source:
  *   local file   qemu-nbd with qemu's vmdk decoder (which follows snapshot chains and every
  *                VMware descriptor type) and a protective snapshot (-s)
- *   -it ssh      nbdkit's ssh plugin on the disk's -flat.vmdk, under the retry and cow filters
- * and the source guest is described from the .vmx keys as virt-v2v does.
+ *   -it ssh      nbdkit's ssh plugin on the disk's -flat.vmdk, under the retry filter (and the
+ *                rate filter for --bandwidth), and the cow filter outermost with cow-on-read
+ * and the source guest is described from the .vmx keys as virt-v2v does. (The plans here read
+ * the disks as they are; serveInputDisks adds the overlay.)
  */
 import { access, constants, mkdir, readFile } from "node:fs/promises";
 import {
   UserError,
+  buildMetadataIn,
   errnoReason,
   markerPath,
   metadataInPath,
-  serveInputDisk,
+  serveInputDisks,
   serverTmpDir,
-  type ServerSpec,
+  type InputDiskPlan,
 } from "@split-v2v/common";
-import { writeMetadata, type MetadataIn, type SourceDisk } from "@split-v2v/metadata-schema";
+import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
+import { checkVmxTransport } from "./mode.js";
 import {
   downloadRemoteFile,
   remoteFileExists,
-  sshDiskSpec,
+  sshDiskPlan,
   type BandwidthLimit,
   type SshAccess,
 } from "./ssh-files.js";
@@ -28,8 +32,7 @@ import { VmxValueError, parseVmx } from "./vmx-file.js";
 import { guestFromVmx, type VmxDisk, type VmxGuest } from "./vmx-guest.js";
 import { diskPathFor, flatVmdkPath, vmxSourceOfArg, type VmxSource } from "./vmx-source.js";
 
-export interface InputVmxOptions {
-  workdir: string;
+export interface InputVmxCheckOptions {
   /** The arguments after `-i vmx`: exactly one .vmx file or ssh:// URI. */
   args: string[];
   /** -it: null (local file) or "ssh". */
@@ -38,21 +41,42 @@ export interface InputVmxOptions {
   passwordFile: string | null;
   /** --bandwidth / --bandwidth-file: a limit on the ssh transfer (null: none). */
   bandwidth: BandwidthLimit | null;
-  verbose: boolean;
-  log: (line: string) => void;
   /** virt-v2v's warnings (unparseable lines, unknown firmware…), shown to the user. */
   warn: (text: string) => void;
 }
 
+export interface InputVmxOptions extends InputVmxCheckOptions {
+  workdir: string;
+  /** Serve through an overlay (the default): the source disks are never written. */
+  overlay?: boolean;
+  verbose: boolean;
+  log: (line: string) => void;
+}
+
+/** A disk to serve: how, and what to record about it. */
+interface PlannedDisk {
+  disk: VmxDisk;
+  plan: InputDiskPlan;
+  format: string;
+  location: string;
+}
+
+/**
+ * What the precheck found. A local guest is checked through: its .vmx read and parsed, each
+ * disk readable. Over SSH only the options are (reading the .vmx needs a server).
+ */
+export type CheckedVmx =
+  | {
+      kind: "file";
+      source: Extract<VmxSource, { kind: "file" }>;
+      guest: VmxGuest;
+      planned: PlannedDisk[];
+    }
+  | { kind: "ssh"; source: Extract<VmxSource, { kind: "ssh" }>; sshAccess: SshAccess };
+
 /** What virt-v2v prints after "Setting up the source:". */
 export function describeInput(args: string[]): string {
   return ["-i vmx", ...args].join(" ");
-}
-
-function checkTransport(transport: string | null): "ssh" | null {
-  if (transport === null || transport === "ssh") return transport;
-  if (transport === "vddk") throw new UserError("-i vmx: cannot use -it vddk in this input mode");
-  throw new UserError(`unknown input transport ‘-it ${transport}’`);
 }
 
 /** Users have been seen passing a disk image where the .vmx belongs: say so plainly. */
@@ -68,31 +92,25 @@ function rejectVmdk(content: Buffer): void {
     );
 }
 
-async function readVmx(
-  source: VmxSource,
-  sshAccess: SshAccess | null,
-  tmpDir: string,
-  options: InputVmxOptions,
-): Promise<Buffer> {
-  if (source.kind === "file") {
-    try {
-      return await readFile(source.file);
-    } catch (err: unknown) {
-      throw new UserError(`-i vmx: cannot read the VMX file ${source.file}: ${errnoReason(err)}`);
-    }
+async function readLocalVmx(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err: unknown) {
+    throw new UserError(`-i vmx: cannot read the VMX file ${file}: ${errnoReason(err)}`);
   }
-  return downloadRemoteFile(sshAccess!, source.path, {
-    tmpDir,
-    label: "vmx-download",
-    verbose: options.verbose,
-    log: options.log,
-  });
 }
 
-function parseGuest(content: Buffer, source: VmxSource, warn: (text: string) => void): VmxGuest {
+/** The guest of a .vmx, which must name a disk. */
+function parseGuest(
+  content: Buffer,
+  source: VmxSource,
+  arg: string,
+  warn: (text: string) => void,
+): VmxGuest {
   rejectVmdk(content);
+  let guest: VmxGuest;
   try {
-    return guestFromVmx(
+    guest = guestFromVmx(
       parseVmx(content, warn),
       source.kind === "file" ? source.file : source.path,
       warn,
@@ -101,14 +119,12 @@ function parseGuest(content: Buffer, source: VmxSource, warn: (text: string) => 
     if (err instanceof VmxValueError) throw new UserError(`-i vmx: ${err.message}`);
     throw err;
   }
-}
-
-/** A disk to serve: how, and what to record about it. */
-interface PlannedDisk {
-  disk: VmxDisk;
-  spec: ServerSpec;
-  format: string;
-  location: string;
+  if (guest.disks.length === 0) {
+    throw new UserError(
+      `-i vmx: the VMX file ${arg} names no hard disk (scsiN:M, nvmeN:M, sataN:M or ideN:M with a fileName); there is nothing to convert`,
+    );
+  }
+  return guest;
 }
 
 function deviceName(disk: VmxDisk): string {
@@ -128,7 +144,8 @@ async function planLocalDisks(vmxFile: string, guest: VmxGuest): Promise<Planned
     }
     planned.push({
       disk,
-      spec: { kind: "qemu-nbd", file, format: "vmdk", snapshot: true },
+      // qemu's vmdk decoder follows snapshot chains and every VMware descriptor type.
+      plan: { server: { kind: "qemu-nbd", file, format: "vmdk" } },
       format: "vmdk",
       location: file,
     });
@@ -147,7 +164,6 @@ async function planSshDisks(
   source: Extract<VmxSource, { kind: "ssh" }>,
   sshAccess: SshAccess,
   guest: VmxGuest,
-  workdir: string,
   tmpDir: string,
   options: InputVmxOptions,
 ): Promise<PlannedDisk[]> {
@@ -168,7 +184,7 @@ async function planSshDisks(
     }
     planned.push({
       disk,
-      spec: sshDiskSpec(sshAccess, flat, markerPath(workdir, "convert"), options.bandwidth),
+      plan: sshDiskPlan(sshAccess, flat, markerPath(options.workdir, "convert"), options.bandwidth),
       format: "raw",
       location: sshUriOf(sshAccess, flat),
     });
@@ -176,91 +192,95 @@ async function planSshDisks(
   return planned;
 }
 
+/**
+ * Every check that needs no server: the options, and for a local .vmx the file itself, its guest
+ * and each disk it names (read access). Writes nothing.
+ */
+export async function precheckInputVmx(options: InputVmxCheckOptions): Promise<CheckedVmx> {
+  const transport = checkVmxTransport(options.transport, options.bandwidth !== null);
+  if (options.args.length !== 1) throw new UserError("-i vmx: expecting a VMX file or ssh:// URI");
+  const source = vmxSourceOfArg(options.args[0]!, transport);
+  if (source.kind === "file") {
+    const guest = parseGuest(
+      await readLocalVmx(source.file),
+      source,
+      options.args[0]!,
+      options.warn,
+    );
+    // Every disk is checked before any server starts: a missing one fails the run in seconds.
+    return { kind: "file", source, guest, planned: await planLocalDisks(source.file, guest) };
+  }
+  if (options.passwordFile !== null) {
+    try {
+      await access(options.passwordFile, constants.R_OK);
+    } catch (err: unknown) {
+      throw new UserError(
+        `-ip ${options.passwordFile}: cannot read the password file: ${errnoReason(err)}`,
+      );
+    }
+  }
+  return {
+    kind: "ssh",
+    source,
+    sshAccess: { ...source.location, passwordFile: options.passwordFile },
+  };
+}
+
+/** Serves the guest's disks on WORKDIR/in0… and writes metadata.in (prechecks first if needed). */
 export async function setUpInputVmx(
   options: InputVmxOptions,
+  checked?: CheckedVmx,
 ): Promise<{ sockets: string[]; metadata: MetadataIn }> {
-  const transport = checkTransport(options.transport);
-  if (options.args.length !== 1) throw new UserError("-i vmx: expecting a VMX file or ssh:// URI");
-  if (options.bandwidth !== null && transport !== "ssh") {
-    throw new UserError(
-      "--bandwidth / --bandwidth-file: -i vmx reads local files here; the limit applies to a transfer over a network (-it ssh)",
-    );
-  }
-  const source = vmxSourceOfArg(options.args[0]!, transport);
-
-  let sshAccess: SshAccess | null = null;
-  if (source.kind === "ssh") {
-    if (options.passwordFile !== null) {
-      try {
-        await access(options.passwordFile, constants.R_OK);
-      } catch (err: unknown) {
-        throw new UserError(
-          `-ip ${options.passwordFile}: cannot read the password file: ${errnoReason(err)}`,
-        );
-      }
-    }
-    sshAccess = { ...source.location, passwordFile: options.passwordFile };
-  }
-
-  const tmpDir = serverTmpDir(options.workdir);
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-  const content = await readVmx(source, sshAccess, tmpDir, options);
-  const guest = parseGuest(content, source, options.warn);
-  if (guest.disks.length === 0) {
-    throw new UserError(
-      `-i vmx: the VMX file ${options.args[0]!} names no hard disk (scsiN:M, nvmeN:M, sataN:M or ideN:M with a fileName); there is nothing to convert`,
-    );
-  }
-
-  // Every disk is checked before any server starts: a missing one fails the run in seconds.
-  const planned =
-    source.kind === "file"
-      ? await planLocalDisks(source.file, guest)
-      : await planSshDisks(source, sshAccess!, guest, options.workdir, tmpDir, options);
-
-  const sockets: string[] = [];
-  const disks: SourceDisk[] = [];
-  for (const [index, plan] of planned.entries()) {
-    const { socket, virtualSize } = await serveInputDisk(
-      options.workdir,
-      index,
-      plan.spec,
-      options,
-    );
-    sockets.push(socket);
-    disks.push({
-      id: index,
-      socket,
-      virtualSize,
-      controller: plan.disk.controller,
-      format: plan.format,
-      location: plan.location,
+  const found = checked ?? (await precheckInputVmx(options));
+  let guest: VmxGuest;
+  let planned: PlannedDisk[];
+  if (found.kind === "file") {
+    ({ guest, planned } = found);
+  } else {
+    const tmpDir = serverTmpDir(options.workdir);
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    const content = await downloadRemoteFile(found.sshAccess, found.source.path, {
+      tmpDir,
+      label: "vmx-download",
+      verbose: options.verbose,
+      log: options.log,
     });
+    guest = parseGuest(content, found.source, options.args[0]!, options.warn);
+    // Every disk is checked before any server starts: a missing one fails the run in seconds.
+    planned = await planSshDisks(found.source, found.sshAccess, guest, tmpDir, options);
   }
 
-  const metadata: MetadataIn = {
-    schemaVersion: 1,
-    kind: "metadata.in",
-    input: { mode: "vmx", description: describeInput(options.args) },
+  const served = await serveInputDisks(
+    options.workdir,
+    planned.map((disk) => disk.plan),
+    { overlay: options.overlay ?? true, verbose: options.verbose, log: options.log },
+  );
+  const metadata = buildMetadataIn({
+    mode: "vmx",
+    description: describeInput(options.args),
     source: {
       name: guest.name,
       hypervisor: "vmware",
       genid: guest.genid,
       memoryBytes: guest.memoryBytes,
       vcpus: guest.vcpus,
-      cpuVendor: null,
-      cpuModel: null,
       cpuTopology: guest.cpuTopology,
       features: [],
       firmware: guest.firmware,
       uefiSecureBoot: guest.uefiSecureBoot,
       display: null,
       sound: guest.sound,
-      disks,
       removables: guest.removables,
       nics: guest.nics,
     },
-  };
+    disks: planned.map((plan, index) => ({
+      served: served[index]!,
+      id: index,
+      controller: plan.disk.controller,
+      format: plan.format,
+      location: plan.location,
+    })),
+  });
   await writeMetadata("metadata.in", metadataInPath(options.workdir), metadata);
-  return { sockets, metadata };
+  return { sockets: served.map((disk) => disk.socket), metadata };
 }

@@ -4,6 +4,27 @@
  */
 import { UserError, type InputModeDescriptor } from "@split-v2v/common";
 
+/**
+ * The checks of -i vmx's -it and --bandwidth, for the supervisor (the descriptor's helperArgs)
+ * and the helper's precheck alike: -it is ssh or absent, and a bandwidth limit needs -it ssh.
+ * Returns the transport.
+ */
+export function checkVmxTransport(
+  transport: string | null | undefined,
+  bandwidth: boolean,
+): "ssh" | null {
+  if (transport === "vddk") throw new UserError("-i vmx: cannot use -it vddk in this input mode");
+  if (transport !== undefined && transport !== null && transport !== "ssh")
+    throw new UserError(`unknown input transport ‘-it ${transport}’`);
+  const ssh = transport === "ssh";
+  if (!ssh && bandwidth) {
+    throw new UserError(
+      "--bandwidth / --bandwidth-file: -i vmx reads local files here; the limit applies to a transfer over a network (-it ssh)",
+    );
+  }
+  return ssh ? "ssh" : null;
+}
+
 export const inputVmxMode: InputModeDescriptor = {
   kind: "input",
   name: "vmx",
@@ -20,16 +41,11 @@ export const inputVmxMode: InputModeDescriptor = {
     // virt-v2v's -i vmx has no input options; -if and -ic are not used by it.
     if (request.inputOptions.length > 0)
       throw new UserError("no -io (input options) are allowed here");
-    if (request.inputTransport === "vddk")
-      throw new UserError("-i vmx: cannot use -it vddk in this input mode");
-    if (request.inputTransport !== undefined && request.inputTransport !== "ssh")
-      throw new UserError(`unknown input transport ‘-it ${request.inputTransport}’`);
-    const ssh = request.inputTransport === "ssh";
-    if (!ssh && (request.bandwidth !== undefined || request.bandwidthFile !== undefined)) {
-      throw new UserError(
-        "--bandwidth / --bandwidth-file: -i vmx reads local files here; the limit applies to a transfer over a network (-it ssh)",
-      );
-    }
+    const ssh =
+      checkVmxTransport(
+        request.inputTransport,
+        request.bandwidth !== undefined || request.bandwidthFile !== undefined,
+      ) === "ssh";
     return [
       ...(ssh ? ["-it", "ssh"] : []),
       ...(request.inputPassword ? ["-ip", request.inputPassword] : []),

@@ -5,7 +5,7 @@
  * keys, or the password file of `-ip` (which scp could not use).
  */
 import path from "node:path";
-import { UserError, startServer, type NbdkitSpec } from "@split-v2v/common";
+import { UserError, startServer, type InputDiskPlan, type NbdkitSpec } from "@split-v2v/common";
 import { NbdConnection } from "@split-v2v/libnbd";
 import type { SshLocation } from "./vmx-source.js";
 
@@ -33,12 +33,6 @@ function passwordParam(access: SshAccess): Array<[string, string]> {
 }
 
 /**
- * A guest disk over SSH, as virt-v2v serves it: the retry filter next to the plugin rides out
- * brief network trouble; the cow filter outermost takes every write of the conversion, and with
- * cow-on-read keeps what the conversion reads while the `convert` marker exists, so the copy does
- * not fetch those blocks again.
- */
-/**
  * --bandwidth and --bandwidth-file: nbdkit's rate filter, in bits per second ("10M"); the file,
  * when given, is re-read by nbdkit while the copy runs, so the limit can change underway.
  */
@@ -47,14 +41,16 @@ export interface BandwidthLimit {
   rateFile: string | null;
 }
 
+/**
+ * A guest disk over SSH, read as it is: the retry filter next to the plugin rides out brief
+ * network trouble. The rate parameters of --bandwidth are here; the rate filter itself sits above
+ * the overlay (sshDiskPlan's outer filters), where virt-v2v 2.2 puts it.
+ */
 export function sshDiskSpec(
   access: SshAccess,
   remotePath: string,
-  cowOnReadMarker: string,
   bandwidth: BandwidthLimit | null = null,
 ): NbdkitSpec {
-  // As virt-v2v: retry nearest the plugin, then the overlay, and the rate filter outermost,
-  // so that the overlay's writes are never slowed down.
   const rateParams: Array<[string, string]> = [];
   if (bandwidth !== null && bandwidth.rate !== null) rateParams.push(["rate", bandwidth.rate]);
   if (bandwidth !== null && bandwidth.rateFile !== null) {
@@ -63,13 +59,26 @@ export function sshDiskSpec(
   return {
     kind: "nbdkit",
     plugin: "ssh",
-    filters: [...(bandwidth === null ? [] : ["rate"]), "cow", "retry"],
-    params: [
-      ...sshParams(access, remotePath),
-      ["cow-on-read", cowOnReadMarker],
-      ...passwordParam(access),
-      ...rateParams,
-    ],
+    filters: ["retry"],
+    params: [...sshParams(access, remotePath), ...passwordParam(access), ...rateParams],
+  };
+}
+
+/**
+ * How a guest disk over SSH is served: sshDiskSpec, and with the overlay cow-on-read keyed on
+ * the work dir's `convert` marker, so that what the conversion reads is kept and the copy does not
+ * fetch those blocks again.
+ */
+export function sshDiskPlan(
+  access: SshAccess,
+  remotePath: string,
+  cowOnReadMarker: string,
+  bandwidth: BandwidthLimit | null = null,
+): InputDiskPlan {
+  return {
+    server: sshDiskSpec(access, remotePath, bandwidth),
+    cowOnRead: cowOnReadMarker,
+    ...(bandwidth === null ? {} : { outerFilters: ["rate"] }),
   };
 }
 

@@ -1,31 +1,37 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execa } from "execa";
-import { nbdkitArgv } from "@split-v2v/common";
-import { sshDiskSpec } from "../src/ssh-files.js";
+import { inputDiskServerSpec, serverArgv } from "@split-v2v/common";
+import { sshDiskPlan } from "../src/ssh-files.js";
 
 const access = { server: "esx.example.com", port: null, user: "root", passwordFile: null };
 const launch = { socket: "/w/in0", pidfile: "/w/tmp/in0.pid" };
 
-test("an ssh disk is served under retry and the overlay; no rate filter without --bandwidth", () => {
-  const argv = nbdkitArgv(
-    sshDiskSpec(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert"),
-    launch,
-  );
+test("an ssh disk is served under retry and the overlay (cow-on-read); no rate filter without --bandwidth", () => {
+  const plan = sshDiskPlan(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert");
+  const argv = serverArgv(inputDiskServerSpec(plan, true), launch);
   assert.deepEqual(
     argv.filter((word) => word.startsWith("--filter=")),
     ["--filter=cow", "--filter=retry"],
   );
+  assert.deepEqual(argv.slice(argv.indexOf("ssh")), [
+    "ssh",
+    "cow-on-read=/w/convert",
+    "host=esx.example.com",
+    "path=/vmfs/volumes/ds/g/g-flat.vmdk",
+    "user=root",
+  ]);
   assert.ok(!argv.some((word) => word.startsWith("rate")));
 });
 
-test("--bandwidth and --bandwidth-file put nbdkit's rate filter outermost, above the overlay", async () => {
-  const spec = sshDiskSpec(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert", {
+test("--bandwidth and --bandwidth-file put nbdkit's rate filter outermost, above the overlay (virt-v2v 2.2's order)", async () => {
+  const plan = sshDiskPlan(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert", {
     rate: "10M",
     rateFile: "/var/tmp/v2v-rate",
   });
-  const argv = nbdkitArgv(spec, launch);
+  const argv = serverArgv(inputDiskServerSpec(plan, true), launch);
   const plugin = argv.indexOf("ssh");
+  // Inner to outer: retry, cow, rate (the limit applies to all the copy reads).
   assert.deepEqual(argv.slice(plugin - 3, plugin), [
     "--filter=rate",
     "--filter=cow",
