@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 /**
  * The test suite, as `npm test` runs it: every *.test.js under test/dist and each package's dist/test,
- * with Node's test runner, two files at a time (two cores; each appliance or guest boot takes
- * both). Files start longest first, by the durations measured in test/durations.json, so that
- * no long file starts when the rest are almost done (with two lanes, a 13-minute file started last
- * adds its whole length to the run). Files not in the table start after the listed ones, in name
- * order: new tests are short until measured.
+ * with Node's test runner, in two lanes (two cores; each appliance or guest boot takes both). Node
+ * 20 sorts the files it is given by name, whatever their order, so a 13-minute file whose name
+ * sorts last would start last; instead the files are dealt into two lanes by the durations
+ * measured in test/durations.json, longest first, each to the lane with less work so far, and
+ * each lane is one `node --test` run of its files, one at a time. Files not in the table count
+ * as short until measured. The lanes' lines are printed as they come, prefixed [1] or [2]; the
+ * exit status is 0 only if both lanes pass.
  *
- *   node scripts/run-tests.mjs [--list]     --list prints the order and runs nothing
+ *   node scripts/run-tests.mjs [--list]     --list prints the lanes and runs nothing
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -36,13 +39,39 @@ const secondsOf = (file) => {
   return durations.seconds[source.replace(/\.js$/, ".ts")] ?? 0;
 };
 const ordered = [...files].sort((a, b) => secondsOf(b) - secondsOf(a) || a.localeCompare(b));
+const LANES = 2;
+const lanes = Array.from({ length: LANES }, () => ({ seconds: 0, files: [] }));
+for (const file of ordered) {
+  const lane = lanes.reduce((least, each) => (each.seconds < least.seconds ? each : least));
+  lane.files.push(file);
+  lane.seconds += secondsOf(file);
+}
 
 if (process.argv.includes("--list")) {
-  for (const file of ordered) console.log(`${String(secondsOf(file)).padStart(5)}  ${file}`);
+  for (const [index, lane] of lanes.entries()) {
+    console.log(`lane ${index + 1}: ${lane.seconds} s measured`);
+    for (const file of lane.files) console.log(`${String(secondsOf(file)).padStart(5)}  ${file}`);
+  }
   process.exit(0);
 }
-const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...ordered], {
-  cwd: root,
-  stdio: "inherit",
-});
-process.exit(result.status ?? 1);
+
+const statuses = await Promise.all(
+  lanes.map(
+    (lane, index) =>
+      new Promise((resolve) => {
+        const child = spawn(
+          process.execPath,
+          ["--test", "--test-concurrency=1", "--test-reporter=tap", ...lane.files],
+          { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        for (const stream of [child.stdout, child.stderr]) {
+          readline
+            .createInterface({ input: stream, crlfDelay: Infinity })
+            .on("line", (line) => process.stdout.write(`[${index + 1}] ${line}\n`));
+        }
+        child.on("close", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      }),
+  ),
+);
+console.log(`lanes: ${statuses.map((status, i) => `[${i + 1}] exit ${status}`).join(", ")}`);
+process.exit(statuses.every((status) => status === 0) ? 0 : 1);
