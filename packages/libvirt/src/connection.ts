@@ -1,20 +1,13 @@
-import { readFileSync } from "node:fs";
-
-import { UserError, errorMessage } from "@split-v2v/common";
-
+import { passwordFileAuth, readFirstLine } from "./auth.js";
 import { LibvirtError } from "./errors.js";
 import {
   VIR_CONNECT_RO,
-  VIR_CRED_NOECHOPROMPT,
-  VIR_CRED_PASSPHRASE,
   VIR_DOMAIN_XML_SECURE,
   VIR_ERR_INVALID_ARG,
   VIR_ERR_NO_DOMAIN,
   VIR_ERR_NO_STORAGE_POOL,
   VIR_FROM_STORAGE,
   virt,
-  type ConnectAuth,
-  type CredentialAnswerer,
   type VirObjectPointer,
 } from "./ffi.js";
 
@@ -32,14 +25,7 @@ export interface OpenOptions {
 
 /** virDomainState, by name. */
 export type DomainState =
-  | "nostate"
-  | "running"
-  | "blocked"
-  | "paused"
-  | "shutdown"
-  | "shutoff"
-  | "crashed"
-  | "pmsuspended";
+  "nostate" | "running" | "blocked" | "paused" | "shutdown" | "shutoff" | "crashed" | "pmsuspended";
 
 /** Indexed by virDomainState's number (VIR_DOMAIN_NOSTATE = 0 … VIR_DOMAIN_PMSUSPENDED = 7). */
 const DOMAIN_STATES: readonly DomainState[] = [
@@ -207,37 +193,6 @@ class Volume extends LibvirtObject implements LibvirtVolume {
   xml(): string {
     return check(virt.storageVolGetXMLDesc(this.pointer("xml")), "virStorageVolGetXMLDesc");
   }
-}
-
-/**
- * The first line of the password file, as bytes, without its newline (virt-v2v's
- * read_first_line_from_file: an empty file gives an empty password).
- */
-function readFirstLine(passwordFile: string): Buffer {
-  let contents: Buffer;
-  try {
-    contents = readFileSync(passwordFile);
-  } catch (error: unknown) {
-    throw new UserError(`cannot read the password file ‘${passwordFile}’: ${errorMessage(error)}`);
-  }
-  const newline = contents.indexOf(0x0a);
-  const line = Buffer.from(newline < 0 ? contents : contents.subarray(0, newline));
-  contents.fill(0);
-  return line;
-}
-
-/**
- * virt-v2v's auth_for_password_file: libvirt's default credential types, with a callback that
- * answers the password requests (VIR_CRED_PASSPHRASE, and VIR_CRED_NOECHOPROMPT, which libvirt's
- * virAuthGetPassword uses when a caller offers it first) and leaves every other request
- * unanswered.
- */
-function passwordFileAuth(password: Buffer): ConnectAuth {
-  const answer: CredentialAnswerer = (request) =>
-    request.type === VIR_CRED_PASSPHRASE || request.type === VIR_CRED_NOECHOPROMPT
-      ? password
-      : null;
-  return { kind: "callback", credentialTypes: virt.defaultCredentialTypes(), answer };
 }
 
 /** A connection to a hypervisor through libvirt (virConnectPtr). */

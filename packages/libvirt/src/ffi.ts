@@ -128,7 +128,9 @@ const fn = {
     "int virDomainGetUUIDString(virDomain *domain, _Out_ uint8_t *buf)",
   ),
   domainGetInfo: libvirt.func("int virDomainGetInfo(virDomain *domain, _Out_ virDomainInfo *info)"),
-  domainGetXMLDesc: libvirt.func("void *virDomainGetXMLDesc(virDomain *domain, unsigned int flags)"),
+  domainGetXMLDesc: libvirt.func(
+    "void *virDomainGetXMLDesc(virDomain *domain, unsigned int flags)",
+  ),
   storagePoolLookupByUUIDString: libvirt.func(
     "virStoragePool *virStoragePoolLookupByUUIDString(virConnect *conn, const char *uuidstr)",
   ),
@@ -218,8 +220,7 @@ export type CredentialAnswerer = (request: CredentialRequest) => Uint8Array | nu
 
 /** What `virConnectOpenAuth` gets as its auth: libvirt's default, or a callback of ours. */
 export type ConnectAuth =
-  | { kind: "default" }
-  | { kind: "callback"; credentialTypes: number[]; answer: CredentialAnswerer };
+  { kind: "default" } | { kind: "callback"; credentialTypes: number[]; answer: CredentialAnswerer };
 
 /** Copies bytes into a NUL-terminated malloc'd string, which libvirt will free(3). */
 function mallocString(bytes: Uint8Array): NativePointer {
@@ -302,7 +303,7 @@ export function callAuthCallbackForTest(
 ): { status: number; results: (string | null)[]; lengths: number[] } {
   return withAuthCallback(answer, (callback) => {
     const size = koffi.sizeof(credentialType);
-    const array = koffi.alloc("uint8_t", size * requests.length);
+    const array = koffi.alloc(credentialType, requests.length);
     try {
       requests.forEach((request, index) => {
         koffi.encode(array, index * size, credentialType, {
@@ -315,7 +316,7 @@ export function callAuthCallbackForTest(
         });
       });
       const status = asNumber(
-        koffi.call(callback, koffi.pointer(authCallbackType), array, requests.length, null),
+        koffi.call(callback, authCallbackType, array, requests.length, null),
         "virConnectAuthCallback",
       );
       const decoded: unknown = koffi.decode(array, credentialType, requests.length);
@@ -355,7 +356,11 @@ export const virt = {
   resetLastError: (): void => {
     fn.resetLastError();
   },
-  connectOpenAuth: (uri: string | null, auth: ConnectAuth, flags: number): VirObjectPointer | null => {
+  connectOpenAuth: (
+    uri: string | null,
+    auth: ConnectAuth,
+    flags: number,
+  ): VirObjectPointer | null => {
     if (auth.kind === "default") {
       const defaultAuth = asPointerOrNull(koffi.decode(defaultAuthSymbol, "void *"));
       return asPointerOrNull(fn.connectOpenAuthPointer(uri, defaultAuth, flags));
@@ -396,7 +401,8 @@ export const virt = {
     asPointerOrNull(fn.domainLookupByName(conn, name)),
   domainDefineXML: (conn: VirObjectPointer, xml: string): VirObjectPointer | null =>
     asPointerOrNull(fn.domainDefineXML(conn, xml)),
-  domainFree: (domain: VirObjectPointer): number => asNumber(fn.domainFree(domain), "virDomainFree"),
+  domainFree: (domain: VirObjectPointer): number =>
+    asNumber(fn.domainFree(domain), "virDomainFree"),
   domainGetName: (domain: VirObjectPointer): string | null =>
     asStringOrNull(fn.domainGetName(domain)),
   domainGetUUIDString: (domain: VirObjectPointer): string | null => {

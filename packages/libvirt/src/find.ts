@@ -2,12 +2,7 @@
 // with virt-v2v's own messages as UserError.
 import { UserError } from "@split-v2v/common";
 
-import type {
-  LibvirtConnection,
-  LibvirtDomain,
-  LibvirtPool,
-  LibvirtVolume,
-} from "./connection.js";
+import type { LibvirtConnection, LibvirtDomain, LibvirtPool, LibvirtVolume } from "./connection.js";
 import { LibvirtError } from "./errors.js";
 import {
   VIR_ERR_INVALID_ARG,
@@ -44,21 +39,28 @@ export function findGuest(connection: LibvirtConnection, guest: string): Libvirt
       throw nameError;
     }
   }
-  if (!connection.uri.startsWith("test:")) {
-    let state;
-    try {
-      state = domain.state();
-    } catch (error: unknown) {
-      domain.free();
-      throw error;
-    }
-    if (state === "running" || state === "blocked" || state === "paused") {
-      const name = domain.name;
-      domain.free();
-      throw new UserError(
-        `libvirt domain ‘${name}’ is running or paused.  It must be shut down in order to perform virt-v2v conversion`,
-      );
-    }
+  return checkGuestShutDown(connection.uri, domain);
+}
+
+/**
+ * The check findGuest makes after the lookup: on any URI but test:, a running, blocked or paused
+ * domain is refused (and freed). Returns the domain otherwise.
+ */
+export function checkGuestShutDown(uri: string, domain: LibvirtDomain): LibvirtDomain {
+  if (uri.startsWith("test:")) return domain;
+  let state;
+  try {
+    state = domain.state();
+  } catch (error: unknown) {
+    domain.free();
+    throw error;
+  }
+  if (state === "running" || state === "blocked" || state === "paused") {
+    const name = domain.name;
+    domain.free();
+    throw new UserError(
+      `libvirt domain ‘${name}’ is running or paused.  It must be shut down in order to perform virt-v2v conversion`,
+    );
   }
   return domain;
 }
