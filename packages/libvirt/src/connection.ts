@@ -78,7 +78,7 @@ type Free = (pointer: VirObjectPointer) => number;
  */
 const leakedObjects = new FinalizationRegistry<{ pointer: VirObjectPointer; free: Free }>(
   ({ pointer, free }) => {
-    free(pointer);
+    if (free(pointer) < 0) virt.resetLastError();
   },
 );
 
@@ -106,7 +106,8 @@ abstract class LibvirtObject {
     const pointer = this.#pointer;
     this.#pointer = null;
     leakedObjects.unregister(this);
-    this.freeObject(pointer);
+    // Freeing only fails for an invalid pointer, which this wrapper never holds; drop the error.
+    if (this.freeObject(pointer) < 0) virt.resetLastError();
   }
 }
 

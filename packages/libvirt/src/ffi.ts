@@ -237,11 +237,7 @@ function mallocString(bytes: Uint8Array): NativePointer {
  * answer into the array as a malloc'd `result` with its `resultlen` (strlen, without the NUL), as
  * libvirt's own default callback does. Returns 0, or -1 (writing nothing) if `answer` throws.
  */
-export function fillCredentials(
-  credentials: unknown,
-  count: number,
-  answer: CredentialAnswerer,
-): number {
+function fillCredentials(credentials: unknown, count: number, answer: CredentialAnswerer): number {
   const answers: (Uint8Array | null)[] = [];
   try {
     const decoded: unknown = koffi.decode(credentials, credentialType, count);
