@@ -14,3 +14,5 @@ export * from "./input-disks.js";
 export * from "./modes.js";
 export * from "./metadata-in.js";
 export * from "./helper-kit.js";
+export * from "./ocaml-int.js";
+export * from "./xml-query.js";

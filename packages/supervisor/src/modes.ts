@@ -19,6 +19,7 @@ import {
 } from "@split-v2v/common";
 // The packages' ./mode entry points: the descriptors alone, without the helpers' code.
 import { inputDiskMode } from "@split-v2v/helper-input-disk/mode";
+import { inputLibvirtxmlMode } from "@split-v2v/helper-input-libvirtxml/mode";
 import { inputOvaMode } from "@split-v2v/helper-input-ova/mode";
 import { inputVmxMode } from "@split-v2v/helper-input-vmx/mode";
 import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
@@ -40,6 +41,7 @@ export function helperScript(packageName: string): string {
 /** The input modes split-v2v serves, in virt-v2v's order. */
 export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputDiskMode,
+  inputLibvirtxmlMode,
   inputOvaMode,
   inputVmxMode,
 ];
@@ -52,7 +54,7 @@ export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [outputLocalMode, o
  * by name, with the list of the modes that exist.
  */
 const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[]>> = {
-  input: [["libvirt"], ["libvirtxml"]],
+  input: [["libvirt"]],
   output: [
     ["glance"],
     ["kubevirt"],

@@ -95,11 +95,12 @@ test("modes: implemented ones select a helper, known others are refused by name"
   assert.equal(selectOutputMode("disk").helperPackage, "@split-v2v/helper-output-local");
   assert.equal(selectInputMode("ova").helperPackage, "@split-v2v/helper-input-ova");
   assert.equal(selectInputMode("vmx").helperPackage, "@split-v2v/helper-input-vmx");
+  assert.equal(selectInputMode("libvirtxml").helperPackage, "@split-v2v/helper-input-libvirtxml");
   assert.throws(
-    () => selectInputMode("libvirtxml"),
+    () => selectInputMode("libvirt"),
     (err: unknown) =>
       err instanceof UserError &&
-      /-i libvirtxml: this input mode is not implemented yet/.test(err.message),
+      /-i libvirt: this input mode is not implemented yet/.test(err.message),
   );
   assert.throws(() => selectOutputMode("rhv"), /-o rhv: this output mode is not implemented yet/);
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
@@ -133,11 +134,11 @@ const noInputOptions = {
 test("the refusals, the capability lines and --help are derived from the one table of modes", () => {
   const names = (modes: readonly { name: string; aliases: readonly string[] }[]) =>
     modes.flatMap((mode) => [mode.name, ...mode.aliases]);
-  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "ova", "vmx"]);
+  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "libvirtxml", "ova", "vmx"]);
   assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
   assert.throws(
     () => selectInputMode("libvirt"),
-    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v; available input modes: disk, local, ova, vmx$/,
+    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v; available input modes: disk, local, libvirtxml, ova, vmx$/,
   );
   assert.throws(
     () => selectOutputMode("ovirt_upload"),
@@ -147,7 +148,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
   const lines = capabilities();
   assert.deepEqual(
     lines.filter((line) => /^(input|output):/.test(line)),
-    ["input:disk", "input:ova", "input:vmx", "output:local", "output:null"],
+    ["input:disk", "input:libvirtxml", "input:ova", "input:vmx", "output:local", "output:null"],
   );
   // -i vmx -it ssh honours --bandwidth, so the capability is there; --colours is not (it is
   // accepted, as virt-v2v accepts it, but changes nothing).
@@ -158,7 +159,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
     assert.ok(help.includes(mode.usage), `--help shows ${mode.usage}`);
     assert.ok(help.includes(mode.summary));
   }
-  assert.match(help, /^ {2}-i <disk\|local\|ova\|vmx> +Set input mode/m);
+  assert.match(help, /^ {2}-i <disk\|local\|libvirtxml\|ova\|vmx> +Set input mode/m);
   assert.match(help, /^ {2}-o <disk\|local\|null> +Set output mode/m);
 });
 
