@@ -5,24 +5,18 @@
  * nbdkit curl), through the overlay serveInputDisks adds, and the guest is described in
  * metadata.in.
  */
-import { access, constants, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { UserError, errnoReason } from "@split-v2v/common";
 import {
-  UserError,
-  buildMetadataIn,
-  errnoReason,
-  markerPath,
-  metadataInPath,
-  nbdkitHasFilter,
-  serveInputDisks,
-} from "@split-v2v/common";
-import {
-  CURL_OPTIONAL_FILTERS,
-  domainDiskLocation,
-  domainDiskPlan,
+  checkLocalDomainDisks,
+  libvirtVolumeReader,
+  openLibvirt,
   parseDomainXml,
+  serveDomain,
   type ParsedDomain,
 } from "@split-v2v/libvirt-domain";
-import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
+import type { LibvirtConnection } from "@split-v2v/libvirt";
+import type { MetadataIn } from "@split-v2v/metadata-schema";
 
 export interface InputLibvirtxmlCheckOptions {
   /** The arguments after `-i libvirtxml`: exactly one XML file. */
@@ -43,6 +37,18 @@ export interface InputLibvirtxmlOptions extends InputLibvirtxmlCheckOptions {
 export interface CheckedLibvirtxml {
   file: string;
   domain: ParsedDomain;
+}
+
+/** libvirt's default connection, where virt-v2v looks up the storage volumes an XML file names. */
+function openDefaultLibvirt(file: string): LibvirtConnection {
+  try {
+    return openLibvirt(null, null);
+  } catch (err: unknown) {
+    if (!(err instanceof UserError)) throw err;
+    throw new UserError(
+      `-i libvirtxml: ${file} names a storage volume, which is looked up in libvirt's default connection: ${err.message}; set LIBVIRT_DEFAULT_URI, or use -i libvirt -ic URI GUEST`,
+    );
+  }
 }
 
 /** What virt-v2v prints after "Setting up the source:" (2.2's LibvirtXML.to_string). */
@@ -70,39 +76,21 @@ export async function precheckInputLibvirtxml(
       `-i libvirtxml: cannot read the libvirt XML file ${file}: ${errnoReason(err)}`,
     );
   }
-  const domain = await parseDomainXml(xml, {
-    label: `-i libvirtxml: ${file}`,
-    // A file read offline has no connection to ask a storage pool where a volume is; -i libvirt
-    // has one.
-    readVolumeXml: null,
-    warn: options.warn,
-  });
-  if (domain.disks.length === 0) {
-    throw new UserError(
-      `-i libvirtxml: none of the disks in ${file} can be read (see the warnings above): there is nothing to convert`,
-    );
+  let connection: LibvirtConnection | undefined;
+  let domain: ParsedDomain;
+  try {
+    domain = await parseDomainXml(xml, {
+      label: `-i libvirtxml: ${file}`,
+      // As virt-v2v: a volume is looked up in libvirt's default connection, opened only if the
+      // XML names one.
+      readVolumeXml: libvirtVolumeReader(() => (connection ??= openDefaultLibvirt(file))),
+      warn: options.warn,
+    });
+  } finally {
+    connection?.close();
   }
-  for (const [index, disk] of domain.disks.entries()) {
-    if (disk.source.kind !== "file" && disk.source.kind !== "block") continue;
-    try {
-      await access(disk.source.path, constants.R_OK);
-    } catch (err: unknown) {
-      throw new UserError(
-        `-i libvirtxml: cannot open the disk image ${disk.source.path} (disk ${index} in ${file}): ${errnoReason(err)}`,
-      );
-    }
-  }
+  await checkLocalDomainDisks(domain, "-i libvirtxml", `in ${file}`);
   return { file, domain };
-}
-
-/** The optional nbdkit filters a curl disk gets, asked of nbdkit only when there is one. */
-async function availableFilters(domain: ParsedDomain): Promise<ReadonlySet<string> | undefined> {
-  if (!domain.disks.some((disk) => disk.source.kind === "http")) return undefined;
-  const available = new Set<string>();
-  for (const filter of CURL_OPTIONAL_FILTERS) {
-    if (await nbdkitHasFilter(filter)) available.add(filter);
-  }
-  return available;
 }
 
 /** Serves the guest's disks on WORKDIR/in0… and writes metadata.in (prechecks first if needed). */
@@ -111,34 +99,12 @@ export async function setUpInputLibvirtxml(
   checked?: CheckedLibvirtxml,
 ): Promise<{ sockets: string[]; metadata: MetadataIn }> {
   const { domain } = checked ?? (await precheckInputLibvirtxml(options));
-  const overlay = options.overlay ?? true;
-  if (!overlay && domain.disks.some((disk) => disk.source.kind === "http")) {
-    throw new UserError("in-place mode does not work with HTTP source");
-  }
-  const filters = await availableFilters(domain);
-  const plans = domain.disks.map((disk) =>
-    domainDiskPlan(disk, {
-      convertMarker: markerPath(options.workdir, "convert"),
-      availableFilters: filters,
-    }),
-  );
-  const served = await serveInputDisks(options.workdir, plans, {
-    overlay,
+  return serveDomain(domain, {
+    mode: "libvirtxml",
+    description: describeInput(options.args),
+    workdir: options.workdir,
+    overlay: options.overlay,
     verbose: options.verbose,
     log: options.log,
   });
-  const metadata = buildMetadataIn({
-    mode: "libvirtxml",
-    description: describeInput(options.args),
-    source: domain.source,
-    disks: domain.disks.map((disk, index) => ({
-      served: served[index]!,
-      id: index,
-      controller: disk.controller,
-      format: disk.format,
-      location: domainDiskLocation(disk),
-    })),
-  });
-  await writeMetadata("metadata.in", metadataInPath(options.workdir), metadata);
-  return { sockets: served.map((disk) => disk.socket), metadata };
 }

@@ -16,6 +16,10 @@ import { readMetadata } from "@split-v2v/metadata-schema";
 const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
 const MIB = 1024 * 1024;
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 async function sha256(file: string): Promise<string> {
   return createHash("sha256")
     .update(await readFile(file))
@@ -361,7 +365,7 @@ test("errors: virt-v2v's words where it has them, before any server starts", asy
   const disk = (file: string) =>
     `<disk type='file' device='disk'><driver type='raw'/><source file='${file}'/></disk>`;
   const missing = path.join(dir, "missing.img");
-  const cases: Array<[string[], string]> = [
+  const cases: Array<[string[], string | RegExp]> = [
     [[], "-i libvirtxml: expecting a libvirt XML filename on the command line"],
     [
       [path.join(dir, "nosuch.xml")],
@@ -400,7 +404,11 @@ test("errors: virt-v2v's words where it has them, before any server starts", asy
           "<domain type='kvm'><name>x</name><devices><disk type='volume' device='disk'><source pool='default' volume='v.qcow2'/></disk></devices></domain>",
         ),
       ],
-      `-i libvirtxml: ${path.join(dir, "volume.xml")}: <disk type='volume'> (volume ‘v.qcow2’ in pool ‘default’) needs a libvirt connection to find the volume; use -i libvirt`,
+      // The default connection (LIBVIRT_DEFAULT_URI below) names a node file that is not there.
+      // libxml2 may add its own I/O warning to libvirt's message: only that part is left open.
+      new RegExp(
+        `^-i libvirtxml: ${escapeRegExp(path.join(dir, "volume.xml"))} names a storage volume, which is looked up in libvirt's default connection: cannot open the libvirt connection \\(default\\): XML error: failed to parse xml document '${escapeRegExp(path.join(dir, "no-node.xml"))}'.*; set LIBVIRT_DEFAULT_URI, or use -i libvirt -ic URI GUEST$`,
+      ),
     ],
     [
       [
@@ -416,13 +424,15 @@ test("errors: virt-v2v's words where it has them, before any server starts", asy
     for (const precheck of [[], ["--precheck"]]) {
       const workdir = await mkdtemp(path.join(dir, "work-"));
       const result = await execa(process.execPath, [helper, ...precheck, workdir, ...args], {
+        env: { LIBVIRT_DEFAULT_URI: `test://${path.join(dir, "no-node.xml")}` },
         reject: false,
       });
-      assert.equal(result.exitCode, 1, message);
-      assert.equal(
-        String(result.stderr).trim().split("\n").at(-1),
-        `helper-v2v-input-libvirtxml: error: ${message}`,
-      );
+      assert.equal(result.exitCode, 1, String(message));
+      const last = String(result.stderr).trim().split("\n").at(-1) ?? "";
+      const prefix = "helper-v2v-input-libvirtxml: error: ";
+      assert.ok(last.startsWith(prefix), last);
+      if (typeof message === "string") assert.equal(last.slice(prefix.length), message);
+      else assert.match(last.slice(prefix.length), message);
       assert.match(String(result.stdout), /"event":"error"/);
       assert.deepEqual(await readdir(workdir), [], "nothing written into WORKDIR");
     }

@@ -17,3 +17,11 @@ export {
   type DomainDiskPlanOptions,
 } from "./disk-plan.js";
 export { driveIndex, uriQuote } from "./names.js";
+export { checkLocalDomainDisks, serveDomain, type ServeDomainOptions } from "./serve-domain.js";
+export {
+  DOMAIN_XML_STANDIN_ENV,
+  domainXmlOf,
+  fetchDomainXml,
+  libvirtVolumeReader,
+  openLibvirt,
+} from "./fetch.js";
