@@ -1,11 +1,12 @@
-// TEMPORARY until @split-v2v/libvirt (branch libvirt) and @split-v2v/libvirt-domain (branch
-// domainxml, with the lead's fetchDomainXml and DOMAIN_XML_STANDIN_ENV) land: this file stands in
-// for their signatures, and is the one place to replace by imports from them. It opens no -ic
-// connection (only the stand-in file is read), and parses only what input_vddk needs, with
-// libxml2's xmllint.
+// TEMPORARY until @split-v2v/libvirt-domain (branch domainxml, with the lead's fetchDomainXml and
+// DOMAIN_XML_STANDIN_ENV) lands: this file stands in for its signatures, and is the one place to
+// replace by imports from it. fetchDomainXml opens -ic with @split-v2v/libvirt (landed) as
+// virt-v2v's parse_libvirt_domain does; parseDomainXml parses only what input_vddk needs (the
+// name, the disks, the vmware namespace), with libxml2's xmllint.
 import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import { UserError, errnoReason, type SourceFacts } from "@split-v2v/common";
+import { LibvirtConnection, LibvirtError, findGuest } from "@split-v2v/libvirt";
 import type { SourceController } from "@split-v2v/metadata-schema";
 
 /** Tests only: the guest's domain XML is read from this file instead of over -ic. */
@@ -33,12 +34,28 @@ export async function fetchDomainXml(
   guest: string,
   options: { passwordFile: string | null },
 ): Promise<string> {
-  void options;
   const standin = process.env[DOMAIN_XML_STANDIN_ENV];
   if (standin === undefined || standin === "") {
-    throw new UserError(
-      `-ic ${uri}: reading the guest ‘${guest}’ from libvirt is not available yet in this build of split-v2v (the libvirt binding has not landed)`,
-    );
+    let connection: LibvirtConnection;
+    try {
+      connection = LibvirtConnection.open(uri, { passwordFile: options.passwordFile });
+    } catch (err: unknown) {
+      // The driver's own words: login refused, server unreachable, certificate…
+      if (err instanceof LibvirtError)
+        throw new UserError(`could not connect to libvirt (-ic ${uri}): ${err.message}`);
+      throw err;
+    }
+    try {
+      // A guest not found, or running, is refused here in virt-v2v's words.
+      const domain = findGuest(connection, guest);
+      try {
+        return domain.xml({ secure: true });
+      } finally {
+        domain.free();
+      }
+    } finally {
+      connection.close();
+    }
   }
   try {
     return await readFile(standin, "utf8");

@@ -2,12 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import readline from "node:readline";
 import tls from "node:tls";
+import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { execa } from "execa";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata } from "@split-v2v/metadata-schema";
-import { VDDK_STANDIN_ENV } from "../src/index.js";
+import { DOMAIN_XML_STANDIN_ENV, VDDK_STANDIN_ENV } from "../src/index.js";
 import {
   PASSWORD,
   THUMBPRINT,
@@ -293,5 +295,52 @@ test("without -io vddk-thumbprint the server's certificate gives it; an unreacha
     new RegExp(
       `could not fetch the SSL thumbprint from 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\); give it with ‘-io vddk-thumbprint=XX:XX:\\.\\.\\.’`,
     ),
+  );
+});
+
+test("over -ic (libvirt's esx driver): a refused login and an unreachable server are one line in libvirt's words", async (t) => {
+  const standin = await makeVcenterStandin(t);
+  // Without the domain XML stand-in the helper opens -ic with libvirt.so.0; the ESXi SOAP
+  // stand-in of @split-v2v/libvirt's tests refuses the login as a real host does.
+  const { [DOMAIN_XML_STANDIN_ENV]: _xml, ...env } = standin.env;
+  void _xml;
+  const esxStandin = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    "../../../libvirt/dist/test/esx-stand-in.js",
+  );
+  const esx = execa(process.execPath, [esxStandin, path.join(standin.dir, "soap.log")], {
+    buffer: false,
+    reject: false,
+  });
+  t.after(() => {
+    esx.kill("SIGTERM");
+  });
+  const port = await new Promise<string>((resolve) => {
+    readline.createInterface({ input: esx.stdout! }).once("line", resolve);
+  });
+  const thumbprint = `vddk-thumbprint=${THUMBPRINT}`;
+  const refused = await precheck(
+    helperArgs(standin, [thumbprint], `esx://root@127.0.0.1:${port}/?no_verify=1&transport=http`),
+    env,
+    standin.workdir,
+  );
+  assert.equal(refused.exitCode, 1);
+  assert.match(
+    errorLine(refused.stderr),
+    /could not connect to libvirt \(-ic esx:\/\/root@127\.0\.0\.1:\d+\/\?no_verify=1&transport=http\): .*Cannot complete login due to an incorrect user name or password/,
+  );
+  assert.ok(!refused.stderr.includes(PASSWORD));
+  const soap = await readFile(path.join(standin.dir, "soap.log"), "utf8");
+  assert.ok(soap.includes(PASSWORD), "the -ip password reached the Login call");
+
+  const unreachable = await precheck(
+    helperArgs(standin, [thumbprint], "esx://root@127.0.0.1:1/?no_verify=1"),
+    env,
+    standin.workdir,
+  );
+  assert.equal(unreachable.exitCode, 1);
+  assert.match(
+    errorLine(unreachable.stderr),
+    /could not connect to libvirt .*Couldn't connect to server/,
   );
 });
