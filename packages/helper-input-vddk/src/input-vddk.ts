@@ -147,6 +147,9 @@ export async function setUpInputVddk(
   options: InputVddkOptions,
   checked?: CheckedVddk,
 ): Promise<{ sockets: string[]; metadata: MetadataIn }> {
+  // VDDK's disks are read through the overlay only (virt-v2v refuses in-place mode for them).
+  if (options.overlay === false)
+    throw new UserError("in-place mode does not work with VDDK source");
   const found = checked ?? (await precheckInputVddk(options));
   const plans = found.files.map((file) =>
     vddkDiskPlan({

@@ -293,8 +293,8 @@ supervisor of separate helper programs.
 
 Options:
   -b, --bridge <in:out>               Map bridge ‘in’ to ‘out’
-  --bandwidth <bps>                   Set bandwidth to bits per sec (-it ssh)
-  --bandwidth-file <filename>         Set bandwidth dynamically from file (-it ssh)
+  --bandwidth <bps>                   Set bandwidth to bits per sec (-it ssh, -it vddk)
+  --bandwidth-file <filename>         Set bandwidth dynamically from file (-it ssh, -it vddk)
   --compressed                        Compress output file (-of qcow2 only)
   --help                              Display brief help
   -i <${modeNames("input")}>${" ".repeat(Math.max(1, 31 - modeNames("input").length))}Set input mode (default: libvirt, not available yet)
