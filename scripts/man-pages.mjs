@@ -50,6 +50,7 @@ const helpers = [
   "packages/helper-input-disk/bin/helper-v2v-input-disk.mjs",
   "packages/helper-input-ova/bin/helper-v2v-input-ova.mjs",
   "packages/helper-input-vmx/bin/helper-v2v-input-vmx.mjs",
+  "packages/helper-input-vddk/bin/helper-v2v-input-vddk.mjs",
   "packages/helper-convert/bin/helper-v2v-convert.mjs",
   "packages/helper-output-local/bin/helper-v2v-output-local.mjs",
   "packages/helper-output-null/bin/helper-v2v-output-null.mjs",

@@ -39,6 +39,11 @@ export interface ModeFacts {
   usage: string;
   /** -io / -oo options. */
   options: readonly ModeOptionSpec[];
+  /**
+   * What `-io ?` / `-oo ?` print, where virt-v2v words it its own way (-it vddk's list, with its
+   * long option names and closing advice); absent: the list made from `options`.
+   */
+  optionsHelp?: string;
   /** Lines this mode adds to `virt-v2v --machine-readable` ("input:disk"). */
   capabilities: readonly string[];
 }
@@ -145,9 +150,12 @@ export function connectionScheme(connection: string | undefined): string | null 
 }
 
 /**
- * virt-v2v's select_input: among the input modes named by -i, the one whose -ic scheme matches
- * (and, when several match, whose -it transports include the one given), else the one that names
- * no scheme. Null when no mode has that name.
+ * virt-v2v's select_input: among the input modes named by -i, those tied to -ic's scheme, else
+ * those that name no scheme; among these, the one whose -it transports include the one given,
+ * else one without transports. A mode tied to schemes serves only them, and when it names
+ * transports only with one of them (vpx:// with -it vddk is input_vddk, without -it vCenter over
+ * https), so that one -i name can be served for some -ic/-it and not (yet) for others. Null when
+ * no mode serves the request.
  */
 export function selectInputDescriptor<T extends InputModeFacts>(
   modes: readonly T[],
@@ -156,16 +164,19 @@ export function selectInputDescriptor<T extends InputModeFacts>(
   const named = modes.filter(
     (mode) => mode.name === request.mode || mode.aliases.includes(request.mode),
   );
-  if (named.length <= 1) return named[0] ?? null;
   const scheme = connectionScheme(request.inputConnection);
+  const transport = request.inputTransport;
   const bySchemes = named.filter(
-    (mode) => scheme !== null && (mode.connectionSchemes ?? []).includes(scheme),
+    (mode) =>
+      scheme !== null &&
+      (mode.connectionSchemes ?? []).includes(scheme) &&
+      (mode.transports.length === 0 ||
+        (transport !== undefined && mode.transports.includes(transport))),
   );
   const candidates =
     bySchemes.length > 0
       ? bySchemes
       : named.filter((mode) => (mode.connectionSchemes ?? []).length === 0);
-  const transport = request.inputTransport;
   return (
     candidates.find((mode) => transport !== undefined && mode.transports.includes(transport)) ??
     candidates.find((mode) => mode.transports.length === 0) ??
@@ -179,6 +190,7 @@ export function selectInputDescriptor<T extends InputModeFacts>(
  * used with -o disk:", or "No output options can be used in this mode.").
  */
 export function optionsHelpText(descriptor: ModeFacts): string {
+  if (descriptor.optionsHelp !== undefined) return descriptor.optionsHelp;
   const flag = descriptor.kind === "input" ? "-io" : "-oo";
   if (descriptor.options.length === 0) {
     return `No ${descriptor.kind} options can be used in this mode.\n`;

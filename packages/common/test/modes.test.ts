@@ -62,6 +62,22 @@ test("-i libvirt: -ic's scheme and -it choose the mode, as virt-v2v's select_inp
   assert.equal(connectionScheme("/no/scheme"), null);
 });
 
+test("-i libvirt served for some -ic/-it only: the others find no mode (refused as not yet served)", () => {
+  const vddkOnly = [inputMode("helper-vddk", ["vpx", "esx", "gsx"], ["vddk"])];
+  const pick = (connection: string | undefined, transport?: string) =>
+    selectInputDescriptor(vddkOnly, {
+      mode: "libvirt",
+      inputConnection: connection,
+      inputTransport: transport,
+    })?.program ?? null;
+  assert.equal(pick("vpx://root@vcenter/Datacenter/esxi", "vddk"), "helper-vddk");
+  assert.equal(pick("gsx://root@esxi", "vddk"), "helper-vddk");
+  assert.equal(pick(undefined), null, "plain -i libvirt: the local mode");
+  assert.equal(pick(undefined, "vddk"), null, "-it vddk needs a vCenter or ESXi -ic");
+  assert.equal(pick("vpx://root@vcenter/Datacenter/esxi"), null, "without -it: vCenter over https");
+  assert.equal(pick("xen+ssh://root@xen", "vddk"), null);
+});
+
 test("--describe spells out the optional facts with their defaults", () => {
   const output: OutputModeDescriptor = {
     kind: "output",

@@ -47,7 +47,13 @@ async function main(argv: string[]): Promise<number> {
     case "query-options":
       try {
         const mode =
-          command.side === "input" ? selectInputMode(command.mode) : selectOutputMode(command.mode);
+          command.side === "input"
+            ? selectInputMode({
+                mode: command.mode,
+                inputConnection: command.inputConnection,
+                inputTransport: command.inputTransport,
+              })
+            : selectOutputMode(command.mode);
         process.stdout.write(optionsHelpText(mode));
         return 0;
       } catch (err) {

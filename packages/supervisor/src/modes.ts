@@ -22,6 +22,7 @@ import { inputDiskMode } from "@split-v2v/helper-input-disk/mode";
 import { inputLibvirtxmlMode } from "@split-v2v/helper-input-libvirtxml/mode";
 import { inputOvaMode } from "@split-v2v/helper-input-ova/mode";
 import { inputVmxMode } from "@split-v2v/helper-input-vmx/mode";
+import { inputVddkMode } from "@split-v2v/helper-input-vddk/mode";
 import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
 import { outputNullMode } from "@split-v2v/helper-output-null/mode";
 
@@ -38,9 +39,13 @@ export function helperScript(packageName: string): string {
   return path.join(path.dirname(manifestPath), bin);
 }
 
-/** The input modes split-v2v serves, in virt-v2v's order. */
+/**
+ * The input modes split-v2v serves, in virt-v2v's order; those sharing the -i name libvirt are
+ * told apart by -ic's scheme and -it (selectInputDescriptor).
+ */
 export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputDiskMode,
+  inputVddkMode,
   inputLibvirtxmlMode,
   inputOvaMode,
   inputVmxMode,
@@ -77,11 +82,27 @@ export function availableModeNames(kind: "input" | "output"): string {
   return [...new Set(modes.flatMap(namesOf))].join(", ");
 }
 
+/** "-i libvirt -ic vpx|esx|gsx://… -it vddk": the -ic and -it a mode of a shared name serves. */
+function servedFor(mode: InputModeDescriptor): string {
+  const schemes = mode.connectionSchemes ?? [];
+  return [
+    `-i ${mode.name}`,
+    ...(schemes.length === 0 ? [] : [`-ic ${schemes.join("|")}://…`]),
+    ...mode.transports.map((transport) => `-it ${transport}`),
+  ].join(" ");
+}
+
 function refuseUnserved(kind: "input" | "output", mode: string): never {
   const flag = kind === "input" ? "-i" : "-o";
   if (NOT_YET[kind].some((names) => names.includes(mode))) {
+    // A name served for some -ic/-it only (-i libvirt with -it vddk) says which.
+    const partly =
+      kind === "input"
+        ? INPUT_MODES.filter((descriptor) => namesOf(descriptor).includes(mode)).map(servedFor)
+        : [];
+    const only = partly.length === 0 ? "" : ` for this -ic/-it (only ${partly.join(", ")} is)`;
     throw new UserError(
-      `${flag} ${mode}: this ${kind} mode is not implemented yet in split-v2v; available ${kind} modes: ${availableModeNames(kind)}`,
+      `${flag} ${mode}: this ${kind} mode is not implemented yet in split-v2v${only}; available ${kind} modes: ${availableModeNames(kind)}`,
     );
   }
   throw new UserError(`unknown ${flag} option: ${mode}`);
@@ -138,6 +159,7 @@ export function capabilities(): string[] {
     "virt-v2v",
     "virt-v2v-2.0",
     "libguestfs-rewrite",
+    ...(INPUT_MODES.some((mode) => mode.transports.includes("vddk")) ? ["vddk"] : []),
     "io/oo",
     "mac-option",
     ...(INPUT_MODES.some((mode) => mode.bandwidth) ? ["bandwidth-option"] : []),

@@ -13,8 +13,14 @@ export type ParsedCommand =
   | { kind: "version" }
   | { kind: "capabilities" }
   | { kind: "list-options"; long: boolean }
-  /** -io ? / -oo ?: list the options of the selected mode. */
-  | { kind: "query-options"; side: "input" | "output"; mode: string }
+  /** -io ? / -oo ?: list the options of the selected mode (-ic and -it choose among -i libvirt's). */
+  | {
+      kind: "query-options";
+      side: "input" | "output";
+      mode: string;
+      inputConnection?: string | undefined;
+      inputTransport?: string | undefined;
+    }
   | {
       kind: "run";
       run: RunOptions;
@@ -43,7 +49,7 @@ const SET_ONCE = [
   "parallel",
 ] as const;
 
-/** --vddk-X is virt-v2v's alias of -io vddk-X (for -it vddk). */
+/** --vddk-X=V is virt-v2v's alias of -io vddk-X=V (for -it vddk). */
 const VDDK_OPTIONS = [
   "vddk-config",
   "vddk-cookie",
@@ -61,7 +67,6 @@ const STRING_OPTIONS = [
   "machine-readable",
   "no-trim",
   "vmtype",
-  ...VDDK_OPTIONS,
   "vdsm-compat",
   "vdsm-vm-uuid",
   "vdsm-ovf-output",
@@ -69,6 +74,8 @@ const STRING_OPTIONS = [
 ] as const;
 const ARRAY_OPTIONS = [
   "io",
+  // Repeatable as in virt-v2v, where each is one more -io: a repeated key is the mode's refusal.
+  ...VDDK_OPTIONS,
   "oo",
   "bridge",
   "network",
@@ -138,7 +145,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
       throw err ?? new UserError(message ?? "bad command line");
     });
   for (const name of STRING_OPTIONS) parser.option(name, { type: "string" });
-  for (const name of ARRAY_OPTIONS) parser.option(name, { type: "string", array: true });
+  // One value each time (nargs 1): an array option would otherwise swallow the words after it
+  // ("-io vddk-port=902 GUEST" would make GUEST an option value).
+  for (const name of ARRAY_OPTIONS) parser.option(name, { type: "string", array: true, nargs: 1 });
   for (const name of BOOLEAN_OPTIONS) parser.option(name, { type: "boolean" });
   for (const [short, long] of Object.entries(ALIASES)) parser.alias(long, short);
   const parsed = parser.parseSync() as Record<string, unknown> & { _: Array<string | number> };
@@ -174,7 +183,13 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
 
   // virt-v2v answers -io ? / -oo ? once the mode is chosen, before anything else is checked.
   if (many("io").includes("?"))
-    return { kind: "query-options", side: "input", mode: single("i") ?? "libvirt" };
+    return {
+      kind: "query-options",
+      side: "input",
+      mode: single("i") ?? "libvirt",
+      ...(single("ic") === undefined ? {} : { inputConnection: single("ic") }),
+      ...(single("it") === undefined ? {} : { inputTransport: single("it") }),
+    };
   if (many("oo").includes("?"))
     return { kind: "query-options", side: "output", mode: single("o") ?? "libvirt" };
 
@@ -184,10 +199,6 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     );
   }
   const keySelectors = many("key").map(parseKeySelector);
-  for (const vddk of VDDK_OPTIONS) {
-    if (single(vddk) !== undefined)
-      throw new UserError(`--${vddk}: -it vddk is not implemented yet in split-v2v`);
-  }
   for (const vdsm of ["vdsm-compat", "vdsm-vm-uuid", "vdsm-ovf-output", "vdsm-ovf-flavour"]) {
     if (single(vdsm) !== undefined)
       throw new UserError(`--${vdsm}: -o vdsm is not implemented yet in split-v2v`);
@@ -228,7 +239,11 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
         inputConnection: single("ic"),
         inputTransport: single("it"),
         inputPassword,
-        inputOptions: many("io"),
+        // virt-v2v's --vddk-X=V options are -io vddk-X=V.
+        inputOptions: [
+          ...many("io"),
+          ...VDDK_OPTIONS.flatMap((name) => many(name).map((value) => `${name}=${value}`)),
+        ],
         bandwidth: single("bandwidth"),
         bandwidthFile: single("bandwidth-file"),
       },
@@ -278,8 +293,8 @@ supervisor of separate helper programs.
 
 Options:
   -b, --bridge <in:out>               Map bridge ‘in’ to ‘out’
-  --bandwidth <bps>                   Set bandwidth to bits per sec (-it ssh)
-  --bandwidth-file <filename>         Set bandwidth dynamically from file (-it ssh)
+  --bandwidth <bps>                   Set bandwidth to bits per sec (-it ssh, -it vddk)
+  --bandwidth-file <filename>         Set bandwidth dynamically from file (-it ssh, -it vddk)
   --compressed                        Compress output file (-of qcow2 only)
   --help                              Display brief help
   -i <${modeNames("input")}>${" ".repeat(Math.max(1, 31 - modeNames("input").length))}Set input mode (default: libvirt, not available yet)

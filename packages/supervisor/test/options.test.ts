@@ -55,6 +55,15 @@ test("virt-v2v's single-dash options parse as words, not letter groups", () => {
   assert.equal(command.run.verbose && command.run.trace, true);
 });
 
+test("repeatable options take one value each, never the words after them", () => {
+  const run = parseCommandLine(["-i", "disk", "-io", "a=b", "x.img", "-oo", "compressed", "y.img"]);
+  assert.equal(run.kind, "run");
+  if (run.kind !== "run") return;
+  assert.deepEqual(run.run.input.args, ["x.img", "y.img"]);
+  assert.deepEqual(run.run.input.inputOptions, ["a=b"]);
+  assert.deepEqual(run.run.output.options, ["compressed"]);
+});
+
 test("set-once options given twice, and removed options, behave as in virt-v2v", () => {
   assert.throws(
     () => parseCommandLine(["-i", "disk", "x", "-os", "a", "-os", "b"]),
@@ -134,11 +143,11 @@ const noInputOptions = {
 test("the refusals, the capability lines and --help are derived from the one table of modes", () => {
   const names = (modes: readonly { name: string; aliases: readonly string[] }[]) =>
     modes.flatMap((mode) => [mode.name, ...mode.aliases]);
-  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "libvirtxml", "ova", "vmx"]);
+  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "libvirt", "libvirtxml", "ova", "vmx"]);
   assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
   assert.throws(
     () => selectInputMode("libvirt"),
-    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v; available input modes: disk, local, libvirtxml, ova, vmx$/,
+    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v for this -ic\/-it \(only -i libvirt -ic vpx\|esx\|gsx:\/\/… -it vddk is\); available input modes: disk, local, libvirt, libvirtxml, ova, vmx$/,
   );
   assert.throws(
     () => selectOutputMode("ovirt_upload"),
@@ -159,7 +168,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
     assert.ok(help.includes(mode.usage), `--help shows ${mode.usage}`);
     assert.ok(help.includes(mode.summary));
   }
-  assert.match(help, /^ {2}-i <disk\|local\|libvirtxml\|ova\|vmx> +Set input mode/m);
+  assert.match(help, /^ {2}-i <disk\|local\|libvirt\|libvirtxml\|ova\|vmx> +Set input mode/m);
   assert.match(help, /^ {2}-o <disk\|local\|null> +Set output mode/m);
 });
 
@@ -222,7 +231,7 @@ test("--bandwidth goes to -i vmx -it ssh, and is refused where nothing crosses a
         args: ["g.img"],
         bandwidth: "1M",
       }),
-    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i vmx -it ssh\)$/,
+    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i libvirt -it vddk, -i vmx -it ssh\)$/,
   );
 });
 

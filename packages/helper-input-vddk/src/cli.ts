@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * helper-v2v-input-vddk: serve the disks of a guest on VMware vCenter or ESXi, read with nbdkit's
+ * vddk plugin, as NBD overlays for a conversion. See ../README.md for the contract.
+ */
+import { defineInputHelper } from "@split-v2v/common";
+import { inputVddkMode } from "./mode.js";
+import { precheckInputVddk, setUpInputVddk, type InputVddkCheckOptions } from "./input-vddk.js";
+
+/** The helper's options as the precheck takes them. */
+function checkOptions(
+  args: string[],
+  options: {
+    ic: string | undefined;
+    ip: string | undefined;
+    io: Array<string | number> | undefined;
+    bandwidth: string | undefined;
+    "bandwidth-file": string | undefined;
+  },
+  warn: (text: string) => void,
+  log: (line: string) => void,
+): InputVddkCheckOptions {
+  return {
+    args,
+    connection: options.ic ?? null,
+    passwordFile: options.ip ?? null,
+    inputOptions: (options.io ?? []).map(String),
+    bandwidth:
+      options.bandwidth === undefined && options["bandwidth-file"] === undefined
+        ? null
+        : { rate: options.bandwidth ?? null, rateFile: options["bandwidth-file"] ?? null },
+    warn,
+    log,
+  };
+}
+
+defineInputHelper({
+  mode: inputVddkMode,
+  argsSynopsis: "GUEST",
+  help: "GUEST is the name of a guest on the vCenter or ESXi server of -ic (vpx://USER@VCENTER/DATACENTER/CLUSTER/HOST?no_verify=1, esx://USER@ESXI?no_verify=1). Its libvirt XML gives the guest and its disks; each disk is read by nbdkit's vddk plugin (VMware's VDDK) and served through a copy-on-write overlay.",
+  precheckHelp:
+    "Here the precheck also asks the server: it reads the guest's XML over -ic and, without -io vddk-thumbprint, the server's certificate thumbprint.",
+  options: {
+    ic: {
+      type: "string",
+      describe: "The libvirt URI of the vCenter or ESXi server (vpx://, esx://, gsx://)",
+    },
+    ip: {
+      type: "string",
+      describe: "File holding the password, for libvirt and VDDK (password=+FILE)",
+    },
+    io: {
+      type: "string",
+      array: true,
+      // One value each: "-io vddk-port=902 WORKDIR GUEST" keeps WORKDIR and GUEST positional.
+      nargs: 1,
+      describe: "vddk-KEY=VALUE (see -io ? of virt-v2v), repeatable",
+    },
+    bandwidth: {
+      type: "string",
+      describe: "Limit the transfer to this many bits per second (10M, 1G…)",
+    },
+    "bandwidth-file": {
+      type: "string",
+      describe: "Read the limit from this file, again whenever it changes",
+    },
+  },
+  precheck: (request, helper) =>
+    precheckInputVddk(checkOptions(request.args, request.options, helper.warning, request.log)),
+  setup: async (checked, request, helper) => {
+    const { sockets } = await setUpInputVddk(
+      {
+        ...checkOptions(request.args, request.options, helper.warning, request.log),
+        workdir: request.workdir,
+        overlay: request.overlay,
+        verbose: request.verbose,
+      },
+      checked,
+    );
+    return sockets;
+  },
+});
