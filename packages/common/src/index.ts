@@ -14,3 +14,4 @@ export * from "./input-disks.js";
 export * from "./modes.js";
 export * from "./metadata-in.js";
 export * from "./helper-kit.js";
+export * from "./remote-disks.js";

@@ -17,17 +17,15 @@ import {
   metadataInPath,
   serveInputDisks,
   serverTmpDir,
+  sshDiskPlan,
+  sshUriOf,
+  type BandwidthLimit,
   type InputDiskPlan,
+  type SshAccess,
 } from "@split-v2v/common";
 import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { checkVmxTransport } from "./mode.js";
-import {
-  downloadRemoteFile,
-  remoteFileExists,
-  sshDiskPlan,
-  type BandwidthLimit,
-  type SshAccess,
-} from "./ssh-files.js";
+import { downloadRemoteFile, remoteFileExists } from "./ssh-files.js";
 import { VmxValueError, parseVmx } from "./vmx-file.js";
 import { guestFromVmx, type VmxDisk, type VmxGuest } from "./vmx-guest.js";
 import { diskPathFor, flatVmdkPath, vmxSourceOfArg, type VmxSource } from "./vmx-source.js";
@@ -151,13 +149,6 @@ async function planLocalDisks(vmxFile: string, guest: VmxGuest): Promise<Planned
     });
   }
   return planned;
-}
-
-function sshUriOf(access: SshAccess, remotePath: string): string {
-  const user = access.user === null ? "" : `${encodeURIComponent(access.user)}@`;
-  const host = access.server.includes(":") ? `[${access.server}]` : access.server;
-  const port = access.port === null ? "" : `:${access.port}`;
-  return `ssh://${user}${host}${port}${encodeURI(remotePath)}`;
 }
 
 async function planSshDisks(

@@ -466,7 +466,10 @@ test("-it ssh --bandwidth: nbdkit's rate filter limits the ssh disks (the helper
   assert.equal(diskServers.length, 2, result.stderr);
   for (const line of diskServers) {
     // virt-v2v 2.2's order, inner to outer: retry, cow, rate.
-    assert.match(line, / --filter=rate --filter=cow --filter=retry ssh cow-on-read=\S+\/convert /);
+    assert.match(
+      line,
+      / --filter=rate --filter=cow --filter=cacheextents --filter=retry ssh cow-on-read=\S+\/convert /,
+    );
     assert.match(line, / rate=1G rate-file=\S+\/rate$/);
   }
   // A local .vmx moves nothing over a network: the options are refused before anything starts.
