@@ -15,3 +15,4 @@ export * from "./modes.js";
 export * from "./metadata-in.js";
 export * from "./helper-kit.js";
 export * from "./remote-disks.js";
+export * from "./libvirt-uri.js";

@@ -9,8 +9,10 @@
  * cache), cow (the overlay, added by serveInputDisks with cow-on-read), rate (--bandwidth: outside
  * the overlay, so that it limits everything the copy reads).
  */
+import { access, constants } from "node:fs/promises";
 import path from "node:path";
-import type { InputDiskPlan } from "./input-disks.js";
+import { UserError } from "./errors.js";
+import { errnoReason, type InputDiskPlan } from "./input-disks.js";
 import type { NbdkitSpec } from "./servers.js";
 
 /**
@@ -135,4 +137,13 @@ export function sshUriOf(access: SshLocation, remotePath: string): string {
   const host = access.server.includes(":") ? `[${access.server}]` : access.server;
   const port = access.port === null ? "" : `:${access.port}`;
   return `ssh://${user}${host}${port}${encodeURI(remotePath)}`;
+}
+
+/** -ip: the password file must be readable (checked before anything starts). */
+export async function checkPasswordFile(passwordFile: string): Promise<void> {
+  try {
+    await access(passwordFile, constants.R_OK);
+  } catch (err: unknown) {
+    throw new UserError(`-ip ${passwordFile}: cannot read the password file: ${errnoReason(err)}`);
+  }
 }

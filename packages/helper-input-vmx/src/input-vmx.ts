@@ -12,6 +12,7 @@ import { access, constants, mkdir, readFile } from "node:fs/promises";
 import {
   UserError,
   buildMetadataIn,
+  checkPasswordFile,
   errnoReason,
   markerPath,
   metadataInPath,
@@ -201,15 +202,7 @@ export async function precheckInputVmx(options: InputVmxCheckOptions): Promise<C
     // Every disk is checked before any server starts: a missing one fails the run in seconds.
     return { kind: "file", source, guest, planned: await planLocalDisks(source.file, guest) };
   }
-  if (options.passwordFile !== null) {
-    try {
-      await access(options.passwordFile, constants.R_OK);
-    } catch (err: unknown) {
-      throw new UserError(
-        `-ip ${options.passwordFile}: cannot read the password file: ${errnoReason(err)}`,
-      );
-    }
-  }
+  if (options.passwordFile !== null) await checkPasswordFile(options.passwordFile);
   return {
     kind: "ssh",
     source,
