@@ -20,7 +20,9 @@ import {
 // The packages' ./mode entry points: the descriptors alone, without the helpers' code.
 import { inputDiskMode } from "@split-v2v/helper-input-disk/mode";
 import { inputOvaMode } from "@split-v2v/helper-input-ova/mode";
+import { inputVcenterHttpsMode } from "@split-v2v/helper-input-vcenter-https/mode";
 import { inputVmxMode } from "@split-v2v/helper-input-vmx/mode";
+import { inputXenSshMode } from "@split-v2v/helper-input-xen-ssh/mode";
 import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
 import { outputNullMode } from "@split-v2v/helper-output-null/mode";
 
@@ -37,9 +39,15 @@ export function helperScript(packageName: string): string {
   return path.join(path.dirname(manifestPath), bin);
 }
 
-/** The input modes split-v2v serves, in virt-v2v's order. */
+/**
+ * The input modes split-v2v serves, in virt-v2v's order. Several share -i libvirt: the -ic
+ * scheme chooses among them (selectInputDescriptor); plain -i libvirt (a local libvirt, or any
+ * other -ic) is in NOT_YET until its mode is served.
+ */
 export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputDiskMode,
+  inputVcenterHttpsMode,
+  inputXenSshMode,
   inputOvaMode,
   inputVmxMode,
 ];
@@ -75,11 +83,22 @@ export function availableModeNames(kind: "input" | "output"): string {
   return [...new Set(modes.flatMap(namesOf))].join(", ");
 }
 
+/** "vpx://, esx:// or xen+ssh://": the -ic schemes that choose served modes of this -i name. */
+function servedSchemes(mode: string): string {
+  const schemes = INPUT_MODES.filter((descriptor) => namesOf(descriptor).includes(mode))
+    .flatMap((descriptor) => descriptor.connectionSchemes ?? [])
+    .map((scheme) => `${scheme}://`);
+  return schemes.length <= 1
+    ? schemes.join("")
+    : `${schemes.slice(0, -1).join(", ")} or ${schemes.at(-1)}`;
+}
+
 function refuseUnserved(kind: "input" | "output", mode: string): never {
   const flag = kind === "input" ? "-i" : "-o";
   if (NOT_YET[kind].some((names) => names.includes(mode))) {
+    const schemes = kind === "input" ? servedSchemes(mode) : "";
     throw new UserError(
-      `${flag} ${mode}: this ${kind} mode is not implemented yet in split-v2v; available ${kind} modes: ${availableModeNames(kind)}`,
+      `${flag} ${mode}: this ${kind} mode is not implemented yet in split-v2v${schemes === "" ? "" : ` except with -ic ${schemes}`}; available ${kind} modes: ${availableModeNames(kind)}`,
     );
   }
   throw new UserError(`unknown ${flag} option: ${mode}`);
@@ -110,7 +129,10 @@ export function selectOutputMode(mode: string): OutputModeDescriptor {
 export function inputHelperArgs(mode: InputModeDescriptor, request: InputRequest): string[] {
   if (!mode.bandwidth && (request.bandwidth ?? request.bandwidthFile) !== undefined) {
     const networked = INPUT_MODES.filter((other) => other.bandwidth)
-      .map((other) => `-i ${other.name}${other.transports.map((t) => ` -it ${t}`).join("")}`)
+      .map(
+        (other) =>
+          `-i ${other.name}${(other.connectionSchemes ?? []).length === 0 ? "" : ` -ic ${(other.connectionSchemes ?? []).map((scheme) => `${scheme}://`).join("|")}`}${other.transports.map((t) => ` -it ${t}`).join("")}`,
+      )
       .join(", ");
     throw new UserError(
       `--bandwidth / --bandwidth-file: -i ${mode.name} reads local files; the limit applies to a transfer over a network (${networked})`,

@@ -95,6 +95,15 @@ test("modes: implemented ones select a helper, known others are refused by name"
   assert.equal(selectOutputMode("disk").helperPackage, "@split-v2v/helper-output-local");
   assert.equal(selectInputMode("ova").helperPackage, "@split-v2v/helper-input-ova");
   assert.equal(selectInputMode("vmx").helperPackage, "@split-v2v/helper-input-vmx");
+  // -i libvirt: the -ic scheme chooses the mode, as virt-v2v's select_input; plain -i libvirt
+  // (a local libvirt) is not served yet.
+  const libvirt = (inputConnection: string | undefined, inputTransport?: string) =>
+    selectInputMode({ mode: "libvirt", inputConnection, inputTransport }).helperPackage;
+  for (const uri of ["vpx://root@vcenter/DC/cluster/esxi?no_verify=1", "esx://esxi", "gsx://gsx"])
+    assert.equal(libvirt(uri), "@split-v2v/helper-input-vcenter-https");
+  assert.equal(libvirt("xen+ssh://root@xen.example.com"), "@split-v2v/helper-input-xen-ssh");
+  for (const uri of [undefined, "qemu:///system", "qemu+ssh://root@kvm/system"])
+    assert.throws(() => libvirt(uri), /-i libvirt: this input mode is not implemented yet/);
   assert.throws(
     () => selectInputMode("libvirtxml"),
     (err: unknown) =>
@@ -133,11 +142,11 @@ const noInputOptions = {
 test("the refusals, the capability lines and --help are derived from the one table of modes", () => {
   const names = (modes: readonly { name: string; aliases: readonly string[] }[]) =>
     modes.flatMap((mode) => [mode.name, ...mode.aliases]);
-  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "ova", "vmx"]);
+  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "libvirt", "libvirt", "ova", "vmx"]);
   assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
   assert.throws(
     () => selectInputMode("libvirt"),
-    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v; available input modes: disk, local, ova, vmx$/,
+    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v except with -ic vpx:\/\/, esx:\/\/, gsx:\/\/ or xen\+ssh:\/\/; available input modes: disk, local, libvirt, ova, vmx$/,
   );
   assert.throws(
     () => selectOutputMode("ovirt_upload"),
@@ -158,7 +167,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
     assert.ok(help.includes(mode.usage), `--help shows ${mode.usage}`);
     assert.ok(help.includes(mode.summary));
   }
-  assert.match(help, /^ {2}-i <disk\|local\|ova\|vmx> +Set input mode/m);
+  assert.match(help, /^ {2}-i <disk\|local\|libvirt\|ova\|vmx> +Set input mode/m);
   assert.match(help, /^ {2}-o <disk\|local\|null> +Set output mode/m);
 });
 
@@ -221,7 +230,7 @@ test("--bandwidth goes to -i vmx -it ssh, and is refused where nothing crosses a
         args: ["g.img"],
         bandwidth: "1M",
       }),
-    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i vmx -it ssh\)$/,
+    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/, -i libvirt -ic xen\+ssh:\/\/, -i vmx -it ssh\)$/,
   );
 });
 
