@@ -1,22 +1,28 @@
 /**
- * helper-v2v-input-vcenter-https against a stand-in vCenter: no vCenter can run here, so the test
- * starts an HTTPS server (node:https, a self-signed certificate made by `openssl req`) that speaks
- * the part of vCenter's interface virt-v2v uses: `/folder/PATH-flat.vmdk?dcPath=…&dsName=…` with
- * HEAD and Range reads, Basic authentication that answers with a session cookie (what the
- * cookie script fetches), and that cookie demanded on every read (401 otherwise). The guest's
+ * helper-v2v-input-vcenter-https against a stand-in vCenter (./standin-vcenter.ts): no vCenter
+ * can run here, so the test starts an HTTPS server (node:https, a self-signed certificate made by
+ * `openssl req`) that speaks the part of vCenter's interface virt-v2v uses:
+ * `/folder/PATH-flat.vmdk?dcPath=…&dsName=…` with HEAD and Range reads, Basic authentication
+ * that answers with a session cookie (what the cookie script fetches), and that cookie demanded
+ * on every read (401 otherwise). The guest's
  * domain XML, as libvirt's ESX driver gives it, comes from the stand-in file of
  * SPLIT_V2V_STANDIN_DOMAIN_XML. The disk is read back over NBD (libnbd) byte for byte.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath } from "node:url";
+import {
+  DATACENTER,
+  DATASTORE,
+  PASSWORD,
+  USER,
+  startStandinVcenter,
+  type StandinVcenter,
+} from "./standin-vcenter.js";
 import { execa, type ResultPromise } from "execa";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata } from "@split-v2v/metadata-schema";
@@ -28,105 +34,7 @@ const helper = path.join(
   "bin",
   "helper-v2v-input-vcenter-https.mjs",
 );
-const USER = "administrator@vsphere.local";
-const PASSWORD = "stand-in vCenter password";
-const COOKIE = "vmware_soap_session";
-const DATACENTER = "Datacenter/Folder A";
-const DATASTORE = "datastore1";
 const DISK_SIZE = 4 * 1024 * 1024;
-
-interface StandinVcenter {
-  port: number;
-  disk: Buffer;
-  /** Every request the stand-in answered: "METHOD path status". */
-  requests: string[];
-  close(): Promise<void>;
-}
-
-/** The stand-in vCenter: one flat disk at /folder/guest/guest-flat.vmdk. */
-async function startStandinVcenter(dir: string): Promise<StandinVcenter> {
-  const key = path.join(dir, "key.pem");
-  const cert = path.join(dir, "cert.pem");
-  await execa("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-  ]);
-  const disk = randomBytes(DISK_SIZE);
-  const session = randomBytes(16).toString("hex");
-  const requests: string[] = [];
-  const server = https.createServer(
-    { key: await readFile(key), cert: await readFile(cert) },
-    (request, response) => {
-      const answer = (status: number, headers: Record<string, string | number> = {}) => {
-        requests.push(`${request.method} ${request.url} ${status}`);
-        response.writeHead(status, headers);
-      };
-      const url = new URL(request.url ?? "/", "https://127.0.0.1");
-      if (
-        url.pathname !== "/folder/guest/guest-flat.vmdk" ||
-        url.searchParams.get("dcPath") !== DATACENTER ||
-        url.searchParams.get("dsName") !== DATASTORE
-      ) {
-        answer(404);
-        response.end();
-        return;
-      }
-      const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
-      const hasCookie = (request.headers.cookie ?? "").includes(`${COOKIE}="${session}"`);
-      // Logging in: Basic authentication gets the session cookie (HEAD only, as the cookie
-      // script asks); reads need the cookie.
-      const headers: Record<string, string | number> = {
-        "Accept-Ranges": "bytes",
-        "Content-Type": "application/octet-stream",
-      };
-      if (request.method === "HEAD" && request.headers.authorization === basic) {
-        headers["Set-Cookie"] = `${COOKIE}="${session}"; Path=/; HttpOnly; Secure;`;
-      } else if (!hasCookie) {
-        answer(401, { "WWW-Authenticate": 'Basic realm="VMware HTTP server"' });
-        response.end();
-        return;
-      }
-      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
-      if (range === null) {
-        answer(200, { ...headers, "Content-Length": disk.length });
-        response.end(request.method === "HEAD" ? undefined : disk);
-        return;
-      }
-      const start = Number(range[1]);
-      const end = range[2] === "" ? disk.length - 1 : Math.min(Number(range[2]), disk.length - 1);
-      answer(206, {
-        ...headers,
-        "Content-Length": end - start + 1,
-        "Content-Range": `bytes ${start}-${end}/${disk.length}`,
-      });
-      response.end(request.method === "HEAD" ? undefined : disk.subarray(start, end + 1));
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    disk,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** The domain XML libvirt's ESX driver gives for the guest (the guest runs on a snapshot). */
 const DOMAIN_XML = `<domain type='vmware' xmlns:vmware='http://libvirt.org/schemas/domain/vmware/1.0'>
@@ -155,7 +63,7 @@ let domainXml: string;
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "input-vcenter-https-"));
-  vcenter = await startStandinVcenter(dir);
+  vcenter = await startStandinVcenter(dir, DISK_SIZE);
   passwordFile = path.join(dir, "password");
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   domainXml = path.join(dir, "guest.xml");
