@@ -127,7 +127,9 @@ export async function fetchHeaders(
     .split("\n")
     .map((line) => line.replace(/\r$/, ""));
   log(`curl --head ${url}: exit ${result.exitCode ?? "?"}`);
-  for (const line of lines) if (line !== "") log(`curl: ${line}`);
+  // The session cookie is as good as the password while it lasts: it stays out of the log.
+  for (const line of lines)
+    if (line !== "") log(`curl: ${line.replace(/^(set-cookie:\s*).*/i, "$1<hidden>")}`);
   const statuses = lines.filter((line) => line.length >= 12 && line.startsWith("HTTP/"));
   const last = statuses.at(-1);
   if (last === undefined)

@@ -148,6 +148,7 @@ test("the stand-in vCenter's disk is served over HTTPS through the overlay, byte
   assert.ok(!processes.includes(PASSWORD), "the password is in a process's arguments");
   assert.ok(!processes.includes(encodeURIComponent(PASSWORD)));
   assert.ok(!stderr.includes(PASSWORD), "the password is in the helper's log");
+  assert.match(stderr, /curl: Set-Cookie: <hidden>/);
 
   // nbdkit's command line is virt-v2v 2.2's: rate above the overlay, then cow, cacheextents, retry.
   const start = stderr.split("\n").find((line) => /starting nbdkit: .* curl /.test(line));
