@@ -16,3 +16,5 @@ export * from "./metadata-in.js";
 export * from "./helper-kit.js";
 export * from "./remote-disks.js";
 export * from "./libvirt-uri.js";
+export * from "./ocaml-int.js";
+export * from "./xml-query.js";

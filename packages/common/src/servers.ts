@@ -224,3 +224,16 @@ function describeSpec(spec: ServerSpec): string {
   const file = spec.params.find(([key]) => key === "file");
   return file ? file[1] : `the ${spec.plugin} plugin`;
 }
+
+/**
+ * Whether nbdkit has this filter (virt-v2v's Nbdkit.probe_filter: `nbdkit null --filter=F
+ * --version` succeeds), for the filters virt-v2v adds only when they exist (retry, cacheextents).
+ */
+export async function nbdkitHasFilter(filter: string): Promise<boolean> {
+  const result = await execa("nbdkit", ["null", `--filter=${filter}`, "--version"], {
+    env: { LANG: "C" },
+    stdin: "ignore",
+    reject: false,
+  });
+  return result.exitCode === 0;
+}

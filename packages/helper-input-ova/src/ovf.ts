@@ -3,12 +3,11 @@
  * the same defaults, the same warnings. Where 2.2 stops with a bare message, ours also names the
  * element at fault, so that the user can find it in the file.
  *
- * Namespaces: 2.2 registers ovf/rasd/vmw/vssd; here elements are matched by local name (see xml.ts),
+ * Namespaces: 2.2 registers ovf/rasd/vmw/vssd; here elements are matched by local name (see @split-v2v/common's xml-query.ts),
  * which accepts the same documents and also those that bind the namespaces to other prefixes.
  */
-import { UserError } from "@split-v2v/common";
+import { UserError, XmlDocument, attr, el, type XPathAnswer } from "@split-v2v/common";
 import type { SourceController, SourceNic, SourceRemovable } from "@split-v2v/metadata-schema";
-import { XmlDocument, attr, el, type XPathAnswer } from "./xml.js";
 
 export interface OvfDisk {
   /** The disk's index among the hard disk Items (virt-v2v's s_disk_id). */

@@ -19,6 +19,7 @@ import {
 } from "@split-v2v/common";
 // The packages' ./mode entry points: the descriptors alone, without the helpers' code.
 import { inputDiskMode } from "@split-v2v/helper-input-disk/mode";
+import { inputLibvirtxmlMode } from "@split-v2v/helper-input-libvirtxml/mode";
 import { inputOvaMode } from "@split-v2v/helper-input-ova/mode";
 import { inputVcenterHttpsMode } from "@split-v2v/helper-input-vcenter-https/mode";
 import { inputVmxMode } from "@split-v2v/helper-input-vmx/mode";
@@ -48,6 +49,7 @@ export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputDiskMode,
   inputVcenterHttpsMode,
   inputXenSshMode,
+  inputLibvirtxmlMode,
   inputOvaMode,
   inputVmxMode,
 ];
@@ -60,7 +62,7 @@ export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [outputLocalMode, o
  * by name, with the list of the modes that exist.
  */
 const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[]>> = {
-  input: [["libvirt"], ["libvirtxml"]],
+  input: [["libvirt"]],
   output: [
     ["glance"],
     ["kubevirt"],

@@ -95,6 +95,7 @@ test("modes: implemented ones select a helper, known others are refused by name"
   assert.equal(selectOutputMode("disk").helperPackage, "@split-v2v/helper-output-local");
   assert.equal(selectInputMode("ova").helperPackage, "@split-v2v/helper-input-ova");
   assert.equal(selectInputMode("vmx").helperPackage, "@split-v2v/helper-input-vmx");
+  assert.equal(selectInputMode("libvirtxml").helperPackage, "@split-v2v/helper-input-libvirtxml");
   // -i libvirt: the -ic scheme chooses the mode, as virt-v2v's select_input; plain -i libvirt
   // (a local libvirt) is not served yet.
   const libvirt = (inputConnection: string | undefined, inputTransport?: string) =>
@@ -105,10 +106,10 @@ test("modes: implemented ones select a helper, known others are refused by name"
   for (const uri of [undefined, "qemu:///system", "qemu+ssh://root@kvm/system"])
     assert.throws(() => libvirt(uri), /-i libvirt: this input mode is not implemented yet/);
   assert.throws(
-    () => selectInputMode("libvirtxml"),
+    () => selectInputMode("libvirt"),
     (err: unknown) =>
       err instanceof UserError &&
-      /-i libvirtxml: this input mode is not implemented yet/.test(err.message),
+      /-i libvirt: this input mode is not implemented yet/.test(err.message),
   );
   assert.throws(() => selectOutputMode("rhv"), /-o rhv: this output mode is not implemented yet/);
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
@@ -142,11 +143,19 @@ const noInputOptions = {
 test("the refusals, the capability lines and --help are derived from the one table of modes", () => {
   const names = (modes: readonly { name: string; aliases: readonly string[] }[]) =>
     modes.flatMap((mode) => [mode.name, ...mode.aliases]);
-  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "libvirt", "libvirt", "ova", "vmx"]);
+  assert.deepEqual(names(INPUT_MODES), [
+    "disk",
+    "local",
+    "libvirt",
+    "libvirt",
+    "libvirtxml",
+    "ova",
+    "vmx",
+  ]);
   assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
   assert.throws(
     () => selectInputMode("libvirt"),
-    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v except with -ic vpx:\/\/, esx:\/\/, gsx:\/\/ or xen\+ssh:\/\/; available input modes: disk, local, libvirt, ova, vmx$/,
+    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v except with -ic vpx:\/\/, esx:\/\/, gsx:\/\/ or xen\+ssh:\/\/; available input modes: disk, local, libvirt, libvirtxml, ova, vmx$/,
   );
   assert.throws(
     () => selectOutputMode("ovirt_upload"),
@@ -156,7 +165,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
   const lines = capabilities();
   assert.deepEqual(
     lines.filter((line) => /^(input|output):/.test(line)),
-    ["input:disk", "input:ova", "input:vmx", "output:local", "output:null"],
+    ["input:disk", "input:libvirtxml", "input:ova", "input:vmx", "output:local", "output:null"],
   );
   // -i vmx -it ssh honours --bandwidth, so the capability is there; --colours is not (it is
   // accepted, as virt-v2v accepts it, but changes nothing).
@@ -167,7 +176,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
     assert.ok(help.includes(mode.usage), `--help shows ${mode.usage}`);
     assert.ok(help.includes(mode.summary));
   }
-  assert.match(help, /^ {2}-i <disk\|local\|libvirt\|ova\|vmx> +Set input mode/m);
+  assert.match(help, /^ {2}-i <disk\|local\|libvirt\|libvirtxml\|ova\|vmx> +Set input mode/m);
   assert.match(help, /^ {2}-o <disk\|local\|null> +Set output mode/m);
 });
 

@@ -87,7 +87,7 @@ test("unknown modes and bad options are refused before anything starts", async (
   await expectCleanFailure(
     sandbox,
     ["-i", "libvirtxml", disk, "-o", "null"],
-    /-i libvirtxml: this input mode is not implemented yet/,
+    /^virt-v2v: error: -i libvirtxml: .* is not well-formed XML: /,
   );
 
   const unknownOption = await virtV2v(["--frobnicate"], sandbox);

@@ -10,6 +10,7 @@ import { makeSandbox, packageBin, virtV2v } from "../support/run.js";
 
 const HELPERS = {
   "@split-v2v/helper-input-disk": { kind: "input", name: "disk" },
+  "@split-v2v/helper-input-libvirtxml": { kind: "input", name: "libvirtxml" },
   "@split-v2v/helper-input-ova": { kind: "input", name: "ova" },
   "@split-v2v/helper-input-vmx": { kind: "input", name: "vmx" },
   "@split-v2v/helper-convert": { kind: "convert", name: "convert" },

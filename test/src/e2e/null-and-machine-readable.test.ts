@@ -18,6 +18,7 @@ test("--machine-readable alone lists capabilities, one a line", async (t) => {
     "virt-v2v",
     "virt-v2v-2.0",
     "input:disk",
+    "input:libvirtxml",
     "input:ova",
     "input:vmx",
     "output:local",

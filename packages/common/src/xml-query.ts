@@ -9,10 +9,14 @@
  * (None vs Some "") does.
  *
  * Namespaces: `xmllint --xpath` cannot register prefixes, so expressions name elements and
- * attributes with `local-name()` (see `el` and `attr`).
+ * attributes with `local-name()` (see `el` and `attr`), and with `namespace-uri()` where the
+ * namespace matters (`elIn`).
+ *
+ * One reader for every XML document split-v2v reads: OVF descriptors (-i ova), libvirt domain and
+ * volume XML (-i libvirt, -i libvirtxml).
  */
 import { execa } from "execa";
-import { UserError } from "@split-v2v/common";
+import { UserError } from "./errors.js";
 
 /** What one XPath question found: how many nodes, and the string value of the first. */
 export interface XPathAnswer {
@@ -23,6 +27,14 @@ export interface XPathAnswer {
 /** A step selecting child elements with this local name, whatever their namespace prefix. */
 export function el(localName: string): string {
   return `*[local-name()='${localName}']`;
+}
+
+/**
+ * A step selecting child elements with this local name in this namespace, whatever prefix the
+ * document binds it to (`<vmware:moref>` with xmlns:vmware='http://libvirt.org/schemas/domain/vmware/1.0').
+ */
+export function elIn(namespaceUri: string, localName: string): string {
+  return `*[local-name()='${localName}' and namespace-uri()='${namespaceUri}']`;
 }
 
 /** A step selecting the attribute with this local name (ovf:href, vmw:key, …). */
@@ -137,6 +149,64 @@ export class XmlDocument {
     return answers;
   }
 
+  /**
+   * Asks the same questions of each node a list selects, in document order: `questions` gets an
+   * expression selecting the one node (`(LIST)[3]`) and returns the questions about it, absolute
+   * expressions built on it (relative steps, unions: `${node}/source/@network | ${node}/source/@bridge`).
+   * Two xmllint runs (the count, then every question), whatever the number of nodes.
+   */
+  async askEach<K extends string>(
+    list: string,
+    questions: (node: string) => Record<K, string>,
+  ): Promise<Array<Record<K, XPathAnswer>>> {
+    const count = await this.count(list);
+    const queries: Record<string, string> = {};
+    const keysOf: K[][] = [];
+    for (let position = 1; position <= count; position++) {
+      const asked = questions(`(${list})[${position}]`);
+      const keys = Object.keys(asked) as K[];
+      keysOf.push(keys);
+      for (const key of keys) queries[`${position}:${key}`] = asked[key];
+    }
+    const answers = await this.ask(queries);
+    return keysOf.map((keys, index) => {
+      const record = {} as Record<K, XPathAnswer>;
+      for (const key of keys) record[key] = answers[`${index + 1}:${key}`]!;
+      return record;
+    });
+  }
+
+  /** The local names of every node a list selects, in document order. */
+  async localNamesOfEach(list: string): Promise<string[]> {
+    const count = await this.count(list);
+    const queries: Record<string, string> = {};
+    for (let position = 1; position <= count; position++) {
+      queries[String(position)] = `(${list})[${position}]`;
+    }
+    const answers = await this.localNames(queries);
+    return Array.from({ length: count }, (_, index) => answers[String(index + 1)]!.text);
+  }
+
+  /**
+   * The nodes an expression selects, serialised as XML by libxml2 (one string per node): a
+   * fragment to read as a document of its own, such as one `<domain>` of a libvirt test
+   * driver's `<node>` file.
+   */
+  async serialize(query: string): Promise<string[]> {
+    const count = await this.count(query);
+    const fragments: string[] = [];
+    for (let position = 1; position <= count; position++) {
+      const result = await xmllint(["--xpath", `(${query})[${position}]`, "-"], this.text);
+      if (result.exitCode !== 0) {
+        throw new Error(
+          `xmllint could not evaluate a query on ${this.label}: ${diagnostic(result.stderr, this.label)}`,
+        );
+      }
+      fragments.push(result.stdout.endsWith("\n") ? result.stdout.slice(0, -1) : result.stdout);
+    }
+    return fragments;
+  }
+
   /** How many nodes an expression selects. */
   async count(query: string): Promise<number> {
     return (await this.ask({ query })).query.count;
@@ -150,7 +220,7 @@ interface XmllintResult {
 }
 
 async function xmllint(args: string[], input: string): Promise<XmllintResult> {
-  // --nonet: an OVF is untrusted; never fetch a DTD or entity from the network. (xmllint does not
+  // --nonet: an OVF or a domain XML is untrusted; never fetch a DTD or entity from the network. (xmllint does not
   // load external entities unless asked to, so none is read from the host either.)
   const result = await execa("xmllint", ["--nonet", ...args], {
     input,
