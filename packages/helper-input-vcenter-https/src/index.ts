@@ -10,7 +10,6 @@ export {
   type CheckedVcenterHttps,
 } from "./input-vcenter-https.js";
 export {
-  uriQuote,
   sslVerify,
   httpsUrlFor,
   withoutSnapshotSuffix,

@@ -23,7 +23,8 @@ import {
   type InputDiskPlan,
   type LibvirtUri,
 } from "@split-v2v/common";
-import { fetchDomainXml, parseDomainXml } from "@split-v2v/common/libvirt-domain-temporary";
+import { fetchDomainXml } from "@split-v2v/common/libvirt-domain-temporary";
+import { parseDomainXml } from "@split-v2v/libvirt-domain";
 import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { curlDiskPlan } from "./nbdkit-curl.js";
 import {
@@ -114,8 +115,10 @@ export async function setUpInputVcenterHttps(
   const xml = await fetchDomainXml(found.uri.uri, found.guest, {
     passwordFile: found.passwordFile,
   });
+  // libvirt's ESX driver names every disk as a file "[datastore] path", never a pool volume.
   const domain = await parseDomainXml(xml, {
-    label: `the domain XML of ${found.guest}`,
+    label: `-i libvirt -ic ${found.uri.uri} ${found.guest}`,
+    readVolumeXml: null,
     warn: options.warn,
   });
   const datacenterPath = domain.vmware.datacenterPath;

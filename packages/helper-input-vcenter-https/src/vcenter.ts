@@ -12,21 +12,12 @@ import { chmod, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { execa } from "execa";
 import { UserError, type LibvirtUri } from "@split-v2v/common";
+import { uriQuote } from "@split-v2v/libvirt-domain";
 
 /** `[datastore] path/guest.vmdk`, as libvirt's ESX driver names a disk. */
 const SOURCE_RE = /^\[(.*)\] (.*)\.vmdk$/;
 /** A snapshot's descriptor, `guest-000001.vmdk`: its flat extent is still guest-flat.vmdk. */
 const SNAPSHOT_RE = /^(.*)-\d{6}(\.vmdk)$/;
-
-/** virt-v2v's uri_quote: every byte but letters, digits, "/", "." and "-" as %xx (lower case). */
-export function uriQuote(text: string): string {
-  let quoted = "";
-  for (const byte of Buffer.from(text, "utf8")) {
-    const char = String.fromCharCode(byte);
-    quoted += /[A-Za-z0-9/.-]/.test(char) ? char : `%${byte.toString(16).padStart(2, "0")}`;
-  }
-  return quoted;
-}
 
 /** Whether curl and nbdkit check the server's certificate: not when the URI says no_verify=1. */
 export function sslVerify(uri: LibvirtUri): boolean {

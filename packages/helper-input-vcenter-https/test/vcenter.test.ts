@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inputDiskServerSpec, parseLibvirtUri, serverArgv } from "@split-v2v/common";
 import { curlDiskPlan } from "../src/nbdkit-curl.js";
-import { httpsUrlFor, sslVerify, uriQuote, withoutSnapshotSuffix } from "../src/vcenter.js";
+import { uriQuote } from "@split-v2v/libvirt-domain";
+import { httpsUrlFor, sslVerify, withoutSnapshotSuffix } from "../src/vcenter.js";
 import { inputVcenterHttpsMode } from "../src/mode.js";
 
 test("a disk's URL is built as virt-v2v 2.2's get_https_url: /folder, -flat.vmdk, dcPath and dsName quoted", () => {

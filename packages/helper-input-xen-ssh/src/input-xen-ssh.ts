@@ -24,11 +24,8 @@ import {
   type LibvirtUri,
   type SshAccess,
 } from "@split-v2v/common";
-import {
-  fetchDomainXml,
-  parseDomainXml,
-  type DomainDisk,
-} from "@split-v2v/common/libvirt-domain-temporary";
+import { fetchDomainXml } from "@split-v2v/common/libvirt-domain-temporary";
+import { parseDomainXml, type DomainDisk } from "@split-v2v/libvirt-domain";
 import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 
 export interface InputXenSshCheckOptions {
@@ -118,8 +115,10 @@ export async function setUpInputXenSsh(
   const xml = await fetchDomainXml(found.uri.uri, found.guest, {
     passwordFile: options.passwordFile,
   });
+  // A Xen host's guests name files and block devices, not storage pool volumes.
   const domain = await parseDomainXml(xml, {
-    label: `the domain XML of ${found.guest}`,
+    label: `-i libvirt -ic ${found.uri.uri} ${found.guest}`,
+    readVolumeXml: null,
     warn: options.warn,
   });
   const marker = markerPath(options.workdir, "convert");
