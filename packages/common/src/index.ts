@@ -14,5 +14,7 @@ export * from "./input-disks.js";
 export * from "./modes.js";
 export * from "./metadata-in.js";
 export * from "./helper-kit.js";
+export * from "./remote-disks.js";
+export * from "./libvirt-uri.js";
 export * from "./ocaml-int.js";
 export * from "./xml-query.js";

@@ -12,22 +12,21 @@ import { access, constants, mkdir, readFile } from "node:fs/promises";
 import {
   UserError,
   buildMetadataIn,
+  checkPasswordFile,
   errnoReason,
   markerPath,
   metadataInPath,
   serveInputDisks,
   serverTmpDir,
+  sshDiskPlan,
+  sshUriOf,
+  type BandwidthLimit,
   type InputDiskPlan,
+  type SshAccess,
 } from "@split-v2v/common";
 import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { checkVmxTransport } from "./mode.js";
-import {
-  downloadRemoteFile,
-  remoteFileExists,
-  sshDiskPlan,
-  type BandwidthLimit,
-  type SshAccess,
-} from "./ssh-files.js";
+import { downloadRemoteFile, remoteFileExists } from "./ssh-files.js";
 import { VmxValueError, parseVmx } from "./vmx-file.js";
 import { guestFromVmx, type VmxDisk, type VmxGuest } from "./vmx-guest.js";
 import { diskPathFor, flatVmdkPath, vmxSourceOfArg, type VmxSource } from "./vmx-source.js";
@@ -153,13 +152,6 @@ async function planLocalDisks(vmxFile: string, guest: VmxGuest): Promise<Planned
   return planned;
 }
 
-function sshUriOf(access: SshAccess, remotePath: string): string {
-  const user = access.user === null ? "" : `${encodeURIComponent(access.user)}@`;
-  const host = access.server.includes(":") ? `[${access.server}]` : access.server;
-  const port = access.port === null ? "" : `:${access.port}`;
-  return `ssh://${user}${host}${port}${encodeURI(remotePath)}`;
-}
-
 async function planSshDisks(
   source: Extract<VmxSource, { kind: "ssh" }>,
   sshAccess: SshAccess,
@@ -210,15 +202,7 @@ export async function precheckInputVmx(options: InputVmxCheckOptions): Promise<C
     // Every disk is checked before any server starts: a missing one fails the run in seconds.
     return { kind: "file", source, guest, planned: await planLocalDisks(source.file, guest) };
   }
-  if (options.passwordFile !== null) {
-    try {
-      await access(options.passwordFile, constants.R_OK);
-    } catch (err: unknown) {
-      throw new UserError(
-        `-ip ${options.passwordFile}: cannot read the password file: ${errnoReason(err)}`,
-      );
-    }
-  }
+  if (options.passwordFile !== null) await checkPasswordFile(options.passwordFile);
   return {
     kind: "ssh",
     source,

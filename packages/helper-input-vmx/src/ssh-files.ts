@@ -5,93 +5,17 @@
  * keys, or the password file of `-ip` (which scp could not use).
  */
 import path from "node:path";
-import { UserError, startServer, type InputDiskPlan, type NbdkitSpec } from "@split-v2v/common";
+import { UserError, sshFileSpec, startServer, type SshAccess } from "@split-v2v/common";
 import { NbdConnection } from "@split-v2v/libnbd";
-import type { SshLocation } from "./vmx-source.js";
 
-export interface SshAccess extends SshLocation {
-  /** -ip: a file holding the password; otherwise libssh uses the agent or the user's keys. */
-  passwordFile: string | null;
-}
-
-/** The nbdkit ssh plugin's parameters for one remote file, in virt-v2v's order. */
-function sshParams(access: SshAccess, remotePath: string): Array<[string, string]> {
-  const params: Array<[string, string]> = [
-    ["host", access.server],
-    ["path", remotePath],
-  ];
-  if (access.port !== null) params.push(["port", String(access.port)]);
-  if (access.user !== null) params.push(["user", access.user]);
-  return params;
-}
-
-function passwordParam(access: SshAccess): Array<[string, string]> {
-  // "+FILE": nbdkit reads the password from the file, so it never shows in a process listing.
-  return access.passwordFile === null
-    ? []
-    : [["password", `+${path.resolve(access.passwordFile)}`]];
-}
-
-/**
- * --bandwidth and --bandwidth-file: nbdkit's rate filter, in bits per second ("10M"); the file,
- * when given, is re-read by nbdkit while the copy runs, so the limit can change underway.
- */
-export interface BandwidthLimit {
-  rate: string | null;
-  rateFile: string | null;
-}
-
-/**
- * A guest disk over SSH, read as it is: the retry filter next to the plugin rides out brief
- * network trouble. The rate parameters of --bandwidth are here; the rate filter itself sits above
- * the overlay (sshDiskPlan's outer filters), where virt-v2v 2.2 puts it.
- */
-export function sshDiskSpec(
-  access: SshAccess,
-  remotePath: string,
-  bandwidth: BandwidthLimit | null = null,
-): NbdkitSpec {
-  const rateParams: Array<[string, string]> = [];
-  if (bandwidth !== null && bandwidth.rate !== null) rateParams.push(["rate", bandwidth.rate]);
-  if (bandwidth !== null && bandwidth.rateFile !== null) {
-    rateParams.push(["rate-file", bandwidth.rateFile]);
-  }
-  return {
-    kind: "nbdkit",
-    plugin: "ssh",
-    filters: ["retry"],
-    params: [...sshParams(access, remotePath), ...passwordParam(access), ...rateParams],
-  };
-}
-
-/**
- * How a guest disk over SSH is served: sshDiskSpec, and with the overlay cow-on-read keyed on
- * the work dir's `convert` marker, so that what the conversion reads is kept and the copy does not
- * fetch those blocks again.
- */
-export function sshDiskPlan(
-  access: SshAccess,
-  remotePath: string,
-  cowOnReadMarker: string,
-  bandwidth: BandwidthLimit | null = null,
-): InputDiskPlan {
-  return {
-    server: sshDiskSpec(access, remotePath, bandwidth),
-    cowOnRead: cowOnReadMarker,
-    ...(bandwidth === null ? {} : { outerFilters: ["rate"] }),
-  };
-}
-
-/** A read-only view of one remote file, without retries: a missing file must fail at once. */
-export function sshFileSpec(access: SshAccess, remotePath: string): NbdkitSpec {
-  return {
-    kind: "nbdkit",
-    plugin: "ssh",
-    filters: [],
-    readonly: true,
-    params: [...sshParams(access, remotePath), ...passwordParam(access)],
-  };
-}
+// The ssh plugin's command line is built in @split-v2v/common, for every mode that reads over SSH.
+export {
+  sshDiskSpec,
+  sshDiskPlan,
+  sshFileSpec,
+  type SshAccess,
+  type BandwidthLimit,
+} from "@split-v2v/common";
 
 export interface RemoteFileOptions {
   /** Folder for the temporary socket and pid file (the work dir's server tmp dir). */

@@ -3,13 +3,9 @@
  * host named by `ssh://[user@]host[:port]/path.vmx`; and where the disks it names are.
  */
 import path from "node:path";
-import { UserError } from "@split-v2v/common";
+import { UserError, type SshLocation } from "@split-v2v/common";
 
-export interface SshLocation {
-  server: string;
-  port: number | null;
-  user: string | null;
-}
+export type { SshLocation } from "@split-v2v/common";
 
 export type VmxSource =
   | { kind: "file"; file: string }

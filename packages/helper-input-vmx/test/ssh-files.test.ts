@@ -7,12 +7,12 @@ import { sshDiskPlan } from "../src/ssh-files.js";
 const access = { server: "esx.example.com", port: null, user: "root", passwordFile: null };
 const launch = { socket: "/w/in0", pidfile: "/w/tmp/in0.pid" };
 
-test("an ssh disk is served under retry and the overlay (cow-on-read); no rate filter without --bandwidth", () => {
+test("an ssh disk is served under retry, cacheextents and the overlay (cow-on-read); no rate filter without --bandwidth", () => {
   const plan = sshDiskPlan(access, "/vmfs/volumes/ds/g/g-flat.vmdk", "/w/convert");
   const argv = serverArgv(inputDiskServerSpec(plan, true), launch);
   assert.deepEqual(
     argv.filter((word) => word.startsWith("--filter=")),
-    ["--filter=cow", "--filter=retry"],
+    ["--filter=cow", "--filter=cacheextents", "--filter=retry"],
   );
   assert.deepEqual(argv.slice(argv.indexOf("ssh")), [
     "ssh",
@@ -31,10 +31,11 @@ test("--bandwidth and --bandwidth-file put nbdkit's rate filter outermost, above
   });
   const argv = serverArgv(inputDiskServerSpec(plan, true), launch);
   const plugin = argv.indexOf("ssh");
-  // Inner to outer: retry, cow, rate (the limit applies to all the copy reads).
-  assert.deepEqual(argv.slice(plugin - 3, plugin), [
+  // Inner to outer: retry, cacheextents, cow, rate (the limit applies to all the copy reads).
+  assert.deepEqual(argv.slice(plugin - 4, plugin), [
     "--filter=rate",
     "--filter=cow",
+    "--filter=cacheextents",
     "--filter=retry",
   ]);
   assert.deepEqual(argv.slice(-2), ["rate=10M", "rate-file=/var/tmp/v2v-rate"]);

@@ -21,8 +21,11 @@ import {
 import { inputDiskMode } from "@split-v2v/helper-input-disk/mode";
 import { inputLibvirtxmlMode } from "@split-v2v/helper-input-libvirtxml/mode";
 import { inputOvaMode } from "@split-v2v/helper-input-ova/mode";
+import { inputVcenterHttpsMode } from "@split-v2v/helper-input-vcenter-https/mode";
 import { inputVmxMode } from "@split-v2v/helper-input-vmx/mode";
+import { inputLibvirtMode } from "@split-v2v/helper-input-libvirt/mode";
 import { inputVddkMode } from "@split-v2v/helper-input-vddk/mode";
+import { inputXenSshMode } from "@split-v2v/helper-input-xen-ssh/mode";
 import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
 import { outputNullMode } from "@split-v2v/helper-output-null/mode";
 
@@ -45,7 +48,10 @@ export function helperScript(packageName: string): string {
  */
 export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputDiskMode,
+  inputLibvirtMode,
+  inputVcenterHttpsMode,
   inputVddkMode,
+  inputXenSshMode,
   inputLibvirtxmlMode,
   inputOvaMode,
   inputVmxMode,
@@ -59,7 +65,7 @@ export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [outputLocalMode, o
  * by name, with the list of the modes that exist.
  */
 const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[]>> = {
-  input: [["libvirt"]],
+  input: [],
   output: [
     ["glance"],
     ["kubevirt"],
@@ -133,7 +139,10 @@ export function selectOutputMode(mode: string): OutputModeDescriptor {
 export function inputHelperArgs(mode: InputModeDescriptor, request: InputRequest): string[] {
   if (!mode.bandwidth && (request.bandwidth ?? request.bandwidthFile) !== undefined) {
     const networked = INPUT_MODES.filter((other) => other.bandwidth)
-      .map((other) => `-i ${other.name}${other.transports.map((t) => ` -it ${t}`).join("")}`)
+      .map(
+        (other) =>
+          `-i ${other.name}${(other.connectionSchemes ?? []).length === 0 ? "" : ` -ic ${(other.connectionSchemes ?? []).map((scheme) => `${scheme}://`).join("|")}`}${other.transports.map((t) => ` -it ${t}`).join("")}`,
+      )
       .join(", ");
     throw new UserError(
       `--bandwidth / --bandwidth-file: -i ${mode.name} reads local files; the limit applies to a transfer over a network (${networked})`,

@@ -105,12 +105,15 @@ test("modes: implemented ones select a helper, known others are refused by name"
   assert.equal(selectInputMode("ova").helperPackage, "@split-v2v/helper-input-ova");
   assert.equal(selectInputMode("vmx").helperPackage, "@split-v2v/helper-input-vmx");
   assert.equal(selectInputMode("libvirtxml").helperPackage, "@split-v2v/helper-input-libvirtxml");
-  assert.throws(
-    () => selectInputMode("libvirt"),
-    (err: unknown) =>
-      err instanceof UserError &&
-      /-i libvirt: this input mode is not implemented yet/.test(err.message),
-  );
+  // -i libvirt: the -ic scheme chooses the mode, as virt-v2v's select_input; plain -i libvirt
+  // (a local libvirt, or a URI no other mode claims) is the local mode.
+  const libvirt = (inputConnection: string | undefined, inputTransport?: string) =>
+    selectInputMode({ mode: "libvirt", inputConnection, inputTransport }).helperPackage;
+  for (const uri of ["vpx://root@vcenter/DC/cluster/esxi?no_verify=1", "esx://esxi", "gsx://gsx"])
+    assert.equal(libvirt(uri), "@split-v2v/helper-input-vcenter-https");
+  assert.equal(libvirt("xen+ssh://root@xen.example.com"), "@split-v2v/helper-input-xen-ssh");
+  for (const uri of [undefined, "qemu:///system", "test:///default", "qemu+ssh://root@kvm/system"])
+    assert.equal(libvirt(uri), "@split-v2v/helper-input-libvirt");
   assert.throws(() => selectOutputMode("rhv"), /-o rhv: this output mode is not implemented yet/);
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
   assert.throws(
@@ -143,12 +146,19 @@ const noInputOptions = {
 test("the refusals, the capability lines and --help are derived from the one table of modes", () => {
   const names = (modes: readonly { name: string; aliases: readonly string[] }[]) =>
     modes.flatMap((mode) => [mode.name, ...mode.aliases]);
-  assert.deepEqual(names(INPUT_MODES), ["disk", "local", "libvirt", "libvirtxml", "ova", "vmx"]);
+  assert.deepEqual(names(INPUT_MODES), [
+    "disk",
+    "local",
+    "libvirt",
+    "libvirt",
+    "libvirt",
+    "libvirt",
+    "libvirtxml",
+    "ova",
+    "vmx",
+  ]);
   assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
-  assert.throws(
-    () => selectInputMode("libvirt"),
-    /^UserError: -i libvirt: this input mode is not implemented yet in split-v2v for this -ic\/-it \(only -i libvirt -ic vpx\|esx\|gsx:\/\/… -it vddk is\); available input modes: disk, local, libvirt, libvirtxml, ova, vmx$/,
-  );
+  assert.throws(() => selectInputMode("floppy"), /^UserError: unknown -i option: floppy$/);
   assert.throws(
     () => selectOutputMode("ovirt_upload"),
     /available output modes: disk, local, null$/,
@@ -157,7 +167,15 @@ test("the refusals, the capability lines and --help are derived from the one tab
   const lines = capabilities();
   assert.deepEqual(
     lines.filter((line) => /^(input|output):/.test(line)),
-    ["input:disk", "input:libvirtxml", "input:ova", "input:vmx", "output:local", "output:null"],
+    [
+      "input:disk",
+      "input:libvirt",
+      "input:libvirtxml",
+      "input:ova",
+      "input:vmx",
+      "output:local",
+      "output:null",
+    ],
   );
   // -i vmx -it ssh honours --bandwidth, so the capability is there; --colours is not (it is
   // accepted, as virt-v2v accepts it, but changes nothing).
@@ -231,7 +249,7 @@ test("--bandwidth goes to -i vmx -it ssh, and is refused where nothing crosses a
         args: ["g.img"],
         bandwidth: "1M",
       }),
-    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i libvirt -it vddk, -i vmx -it ssh\)$/,
+    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/, -i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/ -it vddk, -i libvirt -ic xen\+ssh:\/\/, -i vmx -it ssh\)$/,
   );
 });
 

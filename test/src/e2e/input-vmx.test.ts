@@ -10,26 +10,14 @@
  */
 import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import {
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readFile,
-  readdir,
-  readlink,
-  rmdir,
-  writeFile,
-} from "node:fs/promises";
-import net from "node:net";
-import os from "node:os";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
+import { sharedSshHost } from "@split-v2v/test-sshd";
 import { linuxGuest, sharedTestdataDir, sharedTestdataMissingReason } from "../fixtures/guests.js";
 import {
   VIRT_V2V,
   errorLines,
-  freePort,
   leftovers,
   makeSandbox,
   runEnvironment,
@@ -128,7 +116,10 @@ test("-i vmx errors: a missing disk, a disk given as the .vmx, refused options",
 // ------------------------------------------------------------------------------------------------
 // SSH
 
-const SSH_PASSWORD = "split-v2v test password";
+/** The test's sshd (@split-v2v/test-sshd), started on first use; virt-v2v runs in its namespace. */
+const sshHosts = sharedSshHost();
+
+after(() => sshHosts.dispose());
 
 interface SshHost {
   port: number;
@@ -137,238 +128,24 @@ interface SshHost {
   passwordFile: string | null;
   /** Runs virt-v2v inside the namespace; with `agent`, the test's ssh-agent holds the user's key. */
   virtV2v(args: string[], sandbox: Sandbox, options: { agent: boolean }): Promise<V2vResult>;
-  dispose(): Promise<void>;
 }
-
-const REQUIRED_PROGRAMS = [
-  "/usr/sbin/sshd",
-  "/usr/bin/ssh-keygen",
-  "/usr/bin/ssh-agent",
-  "/usr/bin/ssh-add",
-  "/usr/bin/unshare",
-  "/usr/bin/nsenter",
-  "/usr/bin/openssl",
-];
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 15000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
-/** Stops a process the test started and waits for it. */
-async function stop(child: ResultPromise): Promise<void> {
-  child.kill("SIGTERM");
-  await child.catch(() => {});
-}
-
-/** Why an sshd cannot be run here, or null. */
-async function sshUnavailableReason(): Promise<string | null> {
-  if (process.getuid?.() !== 0)
-    return "needs root: sshd and a private mount namespace for its known_hosts file";
-  const missing = REQUIRED_PROGRAMS.filter((program) => !existsSync(program));
-  if (missing.length > 0)
-    return `missing ${missing.join(", ")} (apt-get install openssh-server openssh-client)`;
-  const probe = await execa("unshare", ["--mount", "--propagation", "private", "--", "true"], {
-    reject: false,
-  });
-  if (probe.exitCode !== 0)
-    return `cannot create a mount namespace: ${String(probe.stderr).trim()}`;
-  return null;
-}
-
-async function startSshHost(root: string): Promise<SshHost> {
-  const started: ResultPromise[] = [];
-  let createdRunSshd = false;
-  const dispose = async () => {
-    for (const child of started.reverse()) await stop(child);
-    if (createdRunSshd) await rmdir("/run/sshd").catch(() => {});
-  };
-  try {
-    const user = os.userInfo().username;
-    const keys = path.join(root, "keys");
-    const etcSsh = path.join(root, "etc-ssh");
-    await mkdir(keys, { mode: 0o700 });
-    await mkdir(etcSsh);
-    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keys, "host")]);
-    await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(keys, "user")]);
-    await copyFile(path.join(keys, "user.pub"), path.join(keys, "authorized_keys"));
-    const port = await freePort();
-    // The host key virt-v2v's user would have accepted on a first `ssh` to the host.
-    const hostKey = (await readFile(path.join(keys, "host.pub"), "utf8")).trim();
-    await writeFile(path.join(etcSsh, "ssh_known_hosts"), `[127.0.0.1]:${port} ${hostKey}\n`);
-
-    // The namespace lives as long as this process.
-    const holder = execa(
-      "unshare",
-      ["--mount", "--propagation", "private", "--", "sleep", "infinity"],
-      {
-        reject: false,
-      },
-    );
-    started.push(holder);
-    const pid = String(holder.pid);
-    const ownNamespace = await readlink("/proc/self/ns/mnt");
-    await waitFor("the mount namespace", async () => {
-      const namespace = await readlink(`/proc/${pid}/ns/mnt`).catch(() => ownNamespace);
-      return namespace !== ownNamespace;
-    });
-    const inNamespace = (command: string[]) =>
-      execa("nsenter", ["--target", pid, "--mount", `--wd=${process.cwd()}`, "--", ...command]);
-    await inNamespace(["mount", "--bind", etcSsh, "/etc/ssh"]);
-
-    // A password for the user, seen only by the namespace's sshd (through its own /etc/shadow).
-    let passwordFile: string | null = null;
-    const shadow = await readFile("/etc/shadow", "utf8").catch(() => null);
-    if (shadow !== null && shadow.split("\n").some((line) => line.startsWith(`${user}:`))) {
-      const hash = String(
-        (await execa("openssl", ["passwd", "-6", "-stdin"], { input: SSH_PASSWORD })).stdout,
-      ).trim();
-      const ownShadow = path.join(root, "shadow");
-      await writeFile(
-        ownShadow,
-        shadow
-          .split("\n")
-          .map((line) => {
-            const fields = line.split(":");
-            if (fields[0] === user) fields[1] = hash;
-            return fields.join(":");
-          })
-          .join("\n"),
-        { mode: 0o600 },
-      );
-      await inNamespace(["mount", "--bind", ownShadow, "/etc/shadow"]);
-      passwordFile = path.join(root, "password");
-      await writeFile(passwordFile, SSH_PASSWORD, { mode: 0o600 });
-    }
-
-    // sshd running as root checks its privilege separation directory (systemd creates it).
-    if (!existsSync("/run/sshd")) {
-      await mkdir("/run/sshd", { mode: 0o755 });
-      createdRunSshd = true;
-    }
-    const config = path.join(root, "sshd_config");
-    await writeFile(
-      config,
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${path.join(keys, "host")}`,
-        `AuthorizedKeysFile ${path.join(keys, "authorized_keys")}`,
-        "PermitRootLogin yes",
-        `PasswordAuthentication ${passwordFile === null ? "no" : "yes"}`,
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "PidFile none",
-        "Subsystem sftp internal-sftp",
-        "",
-      ].join("\n"),
-    );
-    const sshd = execa(
-      "nsenter",
-      ["--target", pid, "--mount", "--", "/usr/sbin/sshd", "-D", "-e", "-f", config],
-      { reject: false },
-    );
-    started.push(sshd);
-    await waitFor("sshd", () => accepts(port));
-
-    const agentSocket = path.join(keys, "agent.sock");
-    const agent = execa("ssh-agent", ["-D", "-a", agentSocket], { reject: false });
-    started.push(agent);
-    await waitFor("ssh-agent", async () => existsSync(agentSocket));
-    await execa("ssh-add", ["-q", path.join(keys, "user")], {
-      env: { SSH_AUTH_SOCK: agentSocket },
-    });
-
-    return {
-      port,
-      user,
-      passwordFile,
-      virtV2v: async (args, sandbox, options) => {
-        const result = await execa(
-          "nsenter",
-          [
-            "--target",
-            pid,
-            "--mount",
-            `--wd=${process.cwd()}`,
-            "--",
-            process.execPath,
-            VIRT_V2V,
-            ...args,
-          ],
-          {
-            env: {
-              ...runEnvironment(sandbox),
-              SSH_AUTH_SOCK: options.agent ? agentSocket : undefined,
-            },
-            reject: false,
-            stripFinalNewline: false,
-            stdin: "ignore",
-          },
-        );
-        return {
-          exitCode: result.exitCode,
-          signal: result.signal,
-          stdout: String(result.stdout),
-          stderr: String(result.stderr),
-        };
-      },
-      dispose,
-    };
-  } catch (err: unknown) {
-    await dispose();
-    throw err;
-  }
-}
-
-/** One sshd for every SSH test of this file, started on first use. */
-let sshHost: Promise<{ host: SshHost; root: string } | string> | null = null;
-
-function sshHostForTests(): Promise<{ host: SshHost; root: string } | string> {
-  sshHost ??= (async () => {
-    const reason = await sshUnavailableReason();
-    if (reason !== null) return reason;
-    const root = await mkdtemp(path.join(os.tmpdir(), "split-v2v-test-sshd-"));
-    return { host: await startSshHost(root), root };
-  })();
-  return sshHost;
-}
-
-after(async () => {
-  if (sshHost === null) return;
-  const started = await sshHost.catch(() => null);
-  if (started !== null && typeof started !== "string") {
-    await started.host.dispose();
-    await execa("rm", ["-rf", started.root]);
-  }
-});
 
 async function sshOrSkip(t: TestContext): Promise<SshHost | null> {
-  const started = await sshHostForTests();
-  if (typeof started === "string") {
-    t.skip(`no sshd for this test: ${started}`);
+  const host = await sshHosts.get();
+  if (typeof host === "string") {
+    t.skip(`no sshd for this test: ${host}`);
     return null;
   }
-  return started.host;
+  return {
+    port: host.port,
+    user: host.user,
+    passwordFile: host.passwordFile,
+    virtV2v: (args, sandbox, options) =>
+      host.run([process.execPath, VIRT_V2V, ...args], {
+        agent: options.agent,
+        env: runEnvironment(sandbox),
+      }),
+  };
 }
 
 /** A guest folder as on an ESXi datastore: the .vmx and flat vmdks, one in a subfolder. */
@@ -466,7 +243,10 @@ test("-it ssh --bandwidth: nbdkit's rate filter limits the ssh disks (the helper
   assert.equal(diskServers.length, 2, result.stderr);
   for (const line of diskServers) {
     // virt-v2v 2.2's order, inner to outer: retry, cow, rate.
-    assert.match(line, / --filter=rate --filter=cow --filter=retry ssh cow-on-read=\S+\/convert /);
+    assert.match(
+      line,
+      / --filter=rate --filter=cow --filter=cacheextents --filter=retry ssh cow-on-read=\S+\/convert /,
+    );
     assert.match(line, / rate=1G rate-file=\S+\/rate$/);
   }
   // A local .vmx moves nothing over a network: the options are refused before anything starts.
