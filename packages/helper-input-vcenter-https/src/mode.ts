@@ -22,7 +22,8 @@ export const inputVcenterHttpsMode: InputModeDescriptor = {
   transports: [],
   connectionSchemes: ["vpx", "esx", "gsx"],
   bandwidth: true,
-  capabilities: [],
+  // virt-v2v 2.2 names this mode among its features, before the -i/-o lines.
+  capabilities: ["vcenter-https"],
   helperArgs(request) {
     // virt-v2v 2.2 reads these guests' disks over HTTPS only without -it (-it vddk is its own mode).
     if (request.inputTransport !== undefined)

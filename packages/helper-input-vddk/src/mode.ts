@@ -205,7 +205,8 @@ export const inputVddkMode: InputModeDescriptor = {
   connectionSchemes: ["vpx", "esx", "gsx"],
   bandwidth: true,
   // virt-v2v's "input:libvirt" line is the local -i libvirt mode's.
-  capabilities: [],
+  // virt-v2v 2.2 names this mode among its features, before the -i/-o lines.
+  capabilities: ["vddk"],
   helperArgs(request) {
     const checked = checkVddkRequest(request);
     return [

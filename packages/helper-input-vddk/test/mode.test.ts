@@ -74,5 +74,5 @@ test("-io ? is virt-v2v's list; --describe has the options and the -ic schemes",
   assert.deepEqual(facts.connectionSchemes, ["vpx", "esx", "gsx"]);
   assert.deepEqual(facts.transports, ["vddk"]);
   assert.equal(facts.name, "libvirt");
-  assert.deepEqual(facts.capabilities, []);
+  assert.deepEqual(facts.capabilities, ["vddk"]);
 });

@@ -21,7 +21,8 @@ export const inputXenSshMode: InputModeDescriptor = {
   transports: [],
   connectionSchemes: ["xen+ssh"],
   bandwidth: true,
-  capabilities: [],
+  // virt-v2v 2.2 names this mode among its features, before the -i/-o lines.
+  capabilities: ["xen-ssh"],
   helperArgs: libvirtRemoteHelperArgs,
   description: (request) => describeLibvirtInput(request.inputConnection, request.args),
 };

@@ -50,8 +50,8 @@ export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputDiskMode,
   inputLibvirtMode,
   inputVcenterHttpsMode,
-  inputVddkMode,
   inputXenSshMode,
+  inputVddkMode,
   inputLibvirtxmlMode,
   inputOvaMode,
   inputVmxMode,
@@ -161,20 +161,22 @@ export function isKnownOutputMode(mode: string): boolean {
 
 /**
  * --machine-readable alone: what this virt-v2v can do, one capability a line, in virt-v2v
- * 2.2's order: the program's own features, then each mode's lines, then the converters.
+ * 2.2's order: the program's own features with the modes' feature lines among them
+ * ("vcenter-https", "xen-ssh", "vddk": lines without a colon), then each mode's "input:" and
+ * "output:" lines, then the converters.
  */
 export function capabilities(): string[] {
+  const modeLines = [...INPUT_MODES, ...OUTPUT_MODES].flatMap((mode) => mode.capabilities);
   return [
     "virt-v2v",
     "virt-v2v-2.0",
     "libguestfs-rewrite",
-    ...(INPUT_MODES.some((mode) => mode.transports.includes("vddk")) ? ["vddk"] : []),
+    ...modeLines.filter((line) => !line.includes(":")),
     "io/oo",
     "mac-option",
     ...(INPUT_MODES.some((mode) => mode.bandwidth) ? ["bandwidth-option"] : []),
     "mac-ip-option",
-    ...INPUT_MODES.flatMap((mode) => mode.capabilities),
-    ...OUTPUT_MODES.flatMap((mode) => mode.capabilities),
+    ...modeLines.filter((line) => line.includes(":")),
     "convert:linux",
     "convert:windows",
   ];

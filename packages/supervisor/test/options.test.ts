@@ -249,7 +249,7 @@ test("--bandwidth goes to -i vmx -it ssh, and is refused where nothing crosses a
         args: ["g.img"],
         bandwidth: "1M",
       }),
-    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/, -i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/ -it vddk, -i libvirt -ic xen\+ssh:\/\/, -i vmx -it ssh\)$/,
+    /^UserError: --bandwidth \/ --bandwidth-file: -i disk reads local files; the limit applies to a transfer over a network \(-i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/, -i libvirt -ic xen\+ssh:\/\/, -i libvirt -ic vpx:\/\/\|esx:\/\/\|gsx:\/\/ -it vddk, -i vmx -it ssh\)$/,
   );
 });
 

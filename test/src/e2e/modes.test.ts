@@ -10,6 +10,10 @@ import { makeSandbox, packageBin, virtV2v } from "../support/run.js";
 
 const HELPERS = {
   "@split-v2v/helper-input-disk": { kind: "input", name: "disk" },
+  "@split-v2v/helper-input-libvirt": { kind: "input", name: "libvirt" },
+  "@split-v2v/helper-input-vcenter-https": { kind: "input", name: "libvirt" },
+  "@split-v2v/helper-input-xen-ssh": { kind: "input", name: "libvirt" },
+  "@split-v2v/helper-input-vddk": { kind: "input", name: "libvirt" },
   "@split-v2v/helper-input-libvirtxml": { kind: "input", name: "libvirtxml" },
   "@split-v2v/helper-input-ova": { kind: "input", name: "ova" },
   "@split-v2v/helper-input-vmx": { kind: "input", name: "vmx" },

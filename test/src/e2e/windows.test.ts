@@ -8,7 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { execa } from "execa";
 
@@ -54,6 +55,165 @@ interface Conversion {
   disk: string;
   xml: string;
   sourceUnchanged: boolean;
+  /** The process argument lists seen during the run that held the source's password. */
+  secretSeenIn: string[];
+}
+
+/** The virt-v2v arguments (and environment) that give it the guest's disks. */
+interface SourceArgs {
+  args: string[];
+  env?: Record<string, string>;
+  /** A password the source needs, which no process's argument list may show. */
+  secret?: string;
+}
+
+type GuestSource = (name: string, disks: string[], fixtures: string) => Promise<SourceArgs>;
+
+const diskSource: GuestSource = (_name, disks) =>
+  Promise.resolve({ args: ["-i", "disk", ...disks] });
+
+/**
+ * -i libvirt through libvirt's test driver (no daemon): a node file with the guest defined as
+ * on a KVM host that has it on IDE, with a CD-ROM on the second IDE bus, a NIC with its MAC and
+ * a sound card. virt-v2v must keep the MAC and the CD-ROM's place (as a SATA one on q35).
+ */
+const libvirtTestDriverSource: GuestSource = async (name, disks, fixtures) => {
+  const node = path.join(fixtures, "libvirt-node.xml");
+  await writeFile(
+    node,
+    `<node>
+  <domain type='test'>
+    <name>${name}</name>
+    <memory>2097152</memory>
+    <vcpu>2</vcpu>
+    <os><type>hvm</type><boot dev='hd'/></os>
+    <devices>
+${disks
+  .map(
+    (disk, index) => `      <disk type='file' device='disk'>
+        <driver name='qemu' type='raw'/>
+        <source file='${disk}'/>
+        <target dev='hd${String.fromCharCode(97 + index)}' bus='ide'/>
+      </disk>`,
+  )
+  .join("\n")}
+      <disk type='file' device='cdrom'>
+        <driver name='qemu' type='raw'/>
+        <target dev='hdc' bus='ide'/>
+      </disk>
+      <interface type='network'>
+        <mac address='52:54:00:12:34:56'/>
+        <source network='default'/>
+        <model type='e1000'/>
+      </interface>
+      <sound model='ich6'/>
+    </devices>
+  </domain>
+</node>
+`,
+  );
+  return { args: ["-i", "libvirt", "-ic", `test://${node}`, name] };
+};
+
+const require = createRequire(import.meta.url);
+
+/**
+ * -i libvirt -ic vpx://… -it vddk through the two STAND-INS of helper-input-vddk's tests (no
+ * vCenter and no VDDK can exist here): the guest's XML as libvirt's ESX driver gives it (read
+ * from SPLIT_V2V_STANDIN_DOMAIN_XML), and nbdkit's sh plugin running the stand-in script with
+ * the vddk plugin's parameters (SPLIT_V2V_STANDIN_NBDKIT_VDDK), serving the datastore's
+ * -flat.vmdk. nbdkit, its filters, the overlay and the rest of the conversion are real.
+ */
+const vddkStandinSource: GuestSource = async (name, disks, fixtures) => {
+  const vddkPackage = path.dirname(require.resolve("@split-v2v/helper-input-vddk/package.json"));
+  const datastore = path.join(fixtures, "datastores", "datastore1", name);
+  await mkdir(datastore, { recursive: true });
+  const paths: string[] = [];
+  for (const [index, disk] of disks.entries()) {
+    const base = index === 0 ? name : `${name}_${index}`;
+    await symlink(disk, path.join(datastore, `${base}-flat.vmdk`));
+    paths.push(`[datastore1] ${name}/${base}.vmdk`);
+  }
+  const xml = path.join(fixtures, "vcenter-guest.xml");
+  await writeFile(
+    xml,
+    `<domain type='vmware' xmlns:vmware='http://libvirt.org/schemas/domain/vmware/1.0'>
+  <name>${name}</name>
+  <memory unit='KiB'>4194304</memory>
+  <vcpu placement='static'>2</vcpu>
+  <os firmware='efi'><type arch='x86_64'>hvm</type></os>
+  <devices>
+${paths
+  .map(
+    (file, index) => `    <disk type='file' device='disk'>
+      <source file='${file}'/>
+      <target dev='sd${String.fromCharCode(97 + index)}' bus='scsi'/>
+    </disk>`,
+  )
+  .join("\n")}
+    <controller type='scsi' index='0' model='lsisas1068'/>
+    <interface type='bridge'>
+      <mac address='00:50:56:9a:11:22' type='generated'/>
+      <source bridge='VM Network'/>
+      <model type='vmxnet3'/>
+    </interface>
+  </devices>
+  <vmware:datacenterpath>Datacenter</vmware:datacenterpath>
+  <vmware:moref>vm-2183</vmware:moref>
+</domain>
+`,
+  );
+  const password = `vddk-${randomBytes(8).toString("hex")}`;
+  const passwordFile = path.join(fixtures, "vcenter-password");
+  await writeFile(passwordFile, password, { mode: 0o600 });
+  const expected = path.join(fixtures, "vcenter-expected-password");
+  await writeFile(expected, password, { mode: 0o600 });
+  const libdir = path.join(fixtures, "vmware-vix-disklib-distrib");
+  await mkdir(path.join(libdir, "lib64"), { recursive: true });
+  await writeFile(path.join(libdir, "lib64", "libvixDiskLib.so.8"), "");
+  return {
+    args: [
+      "-ic",
+      "vpx://administrator%40vsphere.local@vcenter.example.com/Datacenter/esxi?no_verify=1",
+      "-it",
+      "vddk",
+      "-ip",
+      passwordFile,
+      "--vddk-libdir",
+      libdir,
+      "-io",
+      "vddk-thumbprint=51:5E:3C:1D:44:0A:EF:1F:87:43:B5:2E:80:EF:8A:20:A0:54:F4:0C",
+      name,
+    ],
+    env: {
+      SPLIT_V2V_STANDIN_NBDKIT_VDDK: path.join(vddkPackage, "test", "vddk-standin.sh"),
+      SPLIT_V2V_STANDIN_DOMAIN_XML: xml,
+      VDDK_STANDIN_DATASTORES: path.join(fixtures, "datastores"),
+      VDDK_STANDIN_PASSWORD_FILE: expected,
+    },
+    secret: password,
+  };
+};
+
+/** Polls `ps` while a run goes on, keeping every argument list that holds `secret`. */
+function watchProcessArguments(secret: string): { stop: () => Promise<string[]> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const ps = await execa("ps", ["-eo", "args"], { reject: false });
+      for (const line of String(ps.stdout).split("\n"))
+        if (line.includes(secret) && !line.startsWith("ps ")) seen.add(line);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return [...seen];
+    },
+  };
 }
 
 /** Converts one phony guest with VIRTIO_WIN (and the fake tools) set as given. */
@@ -65,6 +225,8 @@ async function convert(
   extraArgs: string[] = [],
   /** More disks of the guest, after its system disk (made in the sandbox's fixtures dir). */
   extraDisks: (fixtures: string) => Promise<string[]> = () => Promise.resolve([]),
+  /** How the guest is given to virt-v2v (default: -i disk GUEST.img and the extra disks). */
+  source: GuestSource = diskSource,
 ): Promise<Conversion> {
   const guest = await phonyWindowsGuest(variant);
   if (guest === null) throw new Error("phony Windows guest unavailable");
@@ -74,32 +236,23 @@ async function convert(
   await mkdir(fixtures);
   const before = await sha256(guest.path);
   const moreDisks = await extraDisks(fixtures);
+  const input = await source(variant, [guest.path, ...moreDisks], fixtures);
+  const watch = input.secret === undefined ? null : watchProcessArguments(input.secret);
   const result = await execa(
     process.execPath,
-    [
-      VIRT_V2V,
-      "-i",
-      "disk",
-      guest.path,
-      ...moreDisks,
-      "-o",
-      "local",
-      "-os",
-      sandbox.out,
-      "-on",
-      variant,
-      ...extraArgs,
-    ],
+    [VIRT_V2V, ...input.args, "-o", "local", "-os", sandbox.out, "-on", variant, ...extraArgs],
     {
       env: {
         ...runEnvironment(sandbox),
         VIRTIO_WIN: await virtioWin(fixtures),
         VIRT_TOOLS_DATA_DIR: fakeVirtToolsDir() ?? "/nonexistent",
+        ...input.env,
       },
       reject: false,
       stdin: "ignore",
     },
   );
+  const secretSeenIn = watch === null ? [] : await watch.stop();
   const stdout = String(result.stdout);
   const stderr = String(result.stderr);
   const xmlFile = path.join(sandbox.out, `${variant}.xml`);
@@ -111,6 +264,7 @@ async function convert(
     disk: path.join(sandbox.out, `${variant}-sda`),
     xml: result.exitCode === 0 ? await readFile(xmlFile, "utf8") : "",
     sourceUnchanged: (await sha256(guest.path)) === before,
+    secretSeenIn,
   };
 }
 
@@ -250,11 +404,26 @@ test("Windows Server 2022 (BIOS) with the virtio-win tree: drivers, boot driver,
   assert.match(run.xml, /<libosinfo:os id='http:\/\/microsoft.com\/win\//);
 });
 
-test("Windows 10 with the virtio-win ISO: drivers and the guest agent from the ISO", async (t) => {
+test("Windows 10 from libvirt (-i libvirt, test driver) with the virtio-win ISO: drivers and the guest agent from the ISO, its MAC and CD-ROM kept", async (t) => {
   const reason = unavailable() ?? (await fakeVirtioWinIsoUnavailableReason());
   if (reason !== null) return t.skip(reason);
-  const run = await convert(t, "win10", fakeVirtioWinIso);
+  const run = await convert(t, "win10", fakeVirtioWinIso, [], undefined, libvirtTestDriverSource);
   assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  assert.match(
+    run.stdout,
+    /Setting up the source: -ic test:\/\/\S+\/libvirt-node\.xml -i libvirt win10\n/,
+  );
+  // What the domain XML said, carried to the target: memory, vCPUs, the NIC's MAC, the sound
+  // card, the CD-ROM in its slot (hdc: the second IDE bus's master, sdc on q35's SATA).
+  assert.match(run.xml, /<memory unit='KiB'>2097152<\/memory>/);
+  assert.match(run.xml, /<vcpu>2<\/vcpu>/);
+  assert.match(run.xml, /<mac address='52:54:00:12:34:56'\/>/);
+  assert.match(run.xml, /<sound model='ich9'\/>/);
+  assert.match(
+    run.xml,
+    /<disk device='cdrom' type='file'>\s*<driver name='qemu' type='raw'\/>\s*<target dev='sdc' bus='sata'\/>/,
+  );
+  assert.match(run.xml, /<target dev='vda' bus='virtio'\/>/);
   assert.ok(run.sourceUnchanged, "the source image is unchanged");
   assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
   assert.doesNotMatch(run.stdout, /QEMU Guest Agent MSI not found/);
@@ -291,7 +460,7 @@ test("Windows 10 with the virtio-win ISO: drivers and the guest agent from the I
   assert.match(run.xml, /<type arch='x86_64' machine='q35'>hvm<\/type>/);
 });
 
-test("UEFI Windows with no matching drivers: the warning, IDE and rtl8139, UEFI firmware", async (t) => {
+test("UEFI Windows from vCenter through VDDK (stand-ins) with no matching drivers: the warning, SATA and rtl8139, UEFI firmware, no password in any process", async (t) => {
   const reason = unavailable();
   if (reason !== null) return t.skip(reason);
   // A virtio-win holding only other Windows releases' drivers.
@@ -300,8 +469,15 @@ test("UEFI Windows with no matching drivers: the warning, IDE and rtl8139, UEFI 
     await execa("find", [tree, "-type", "f", "!", "-path", "*/w7/*", "-delete"]);
     return tree;
   };
-  const run = await convert(t, "win2k22-uefi", onlyWindows7);
+  const run = await convert(t, "win2k22-uefi", onlyWindows7, [], undefined, vddkStandinSource);
   assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  assert.match(
+    run.stdout,
+    /Setting up the source: -i libvirt -ic vpx:\/\/administrator%40vsphere\.local@vcenter\.example\.com\/Datacenter\/esxi\?no_verify=1 -it vddk win2k22-uefi\n/,
+  );
+  assert.deepEqual(run.secretSeenIn, [], "the vCenter password is in no process's arguments");
+  // The NIC of the vCenter guest, with its MAC, on the bridge it named.
+  assert.match(run.xml, /<mac address='00:50:56:9a:11:22'\/>/);
   assert.ok(run.sourceUnchanged, "the source image is unchanged");
   assert.deepEqual(await leftovers(run.sandbox), { processes: [], workdirs: [] });
   assert.match(
