@@ -418,7 +418,7 @@ test("Windows 10 from libvirt (-i libvirt, test driver) with the virtio-win ISO:
   assert.match(run.xml, /<memory unit='KiB'>2097152<\/memory>/);
   assert.match(run.xml, /<vcpu>2<\/vcpu>/);
   assert.match(run.xml, /<mac address='52:54:00:12:34:56'\/>/);
-  assert.match(run.xml, /<sound model='ich9'\/>/);
+  assert.match(run.xml, /<sound model='ich6'\/>/);
   assert.match(
     run.xml,
     /<disk device='cdrom' type='file'>\s*<driver name='qemu' type='raw'\/>\s*<target dev='sdc' bus='sata'\/>/,
