@@ -12,6 +12,9 @@ PACKAGES=(
   libguestfs0 libguestfs-tools libguestfs-xfs linux-image-amd64
   libhivex0 libhivex-bin libwin-hivex-perl ntfs-3g ovmf util-linux
   libvirt-clients libxml2-utils
+  # -i libvirt: libvirt's client library (its test driver needs no daemon); -i libvirt -ic vpx://
+  # over HTTPS: curl, which the cookie script runs.
+  libvirt0 curl
   # -i ova: zip OVAs are unpacked with unzip; tar, gzip and xz-utils for the others.
   unzip tar gzip xz-utils
   # Tests: test guests (a real Debian built with debootstrap, an rpm database built with rpm),
