@@ -24,6 +24,8 @@ PACKAGES=(
   # depmod (kmod).
   debootstrap initramfs-tools-core rpm sqlite3 kmod libguestfs-dev
   openssh-server openssh-client openssl zip xorriso
+  # Debian's virt-v2v 2.2, which tests and the benchmark compare split-v2v's text and speed with.
+  virt-v2v
   # ifquery, to check the ifupdown configuration the Linux converter writes; jq, which the
   # example supervisor script (examples/) reads metadata.out with.
   ifupdown jq
