@@ -63,7 +63,7 @@ page("virt-v2v", "convert a guest to use KVM (split-v2v: a supervisor of helper 
   ["SYNOPSIS", help.split("\n\n")[1] + "\n\n" + help.split("\n\n")[2], true],
   [
     "DESCRIPTION",
-    "virt-v2v converts a guest from a foreign hypervisor (VMware, or a plain disk image) to run on KVM. This is split-v2v: virt-v2v 2.2's command line, options, messages and output files, run as a supervisor of separate helper programs, one per stage (input, conversion, output), which other programs may drive too (see the helper contract, CONTRACT.md in the metadata-schema package).",
+    "virt-v2v converts a guest from a foreign hypervisor (VMware vCenter, ESXi or Workstation, Xen, libvirt, or plain disk images) to run on KVM. This is split-v2v: virt-v2v 2.2's command line, options, messages and output files, run as a supervisor of separate helper programs, one per stage (input, conversion, output), which other programs may drive too (see the helper contract, CONTRACT.md in the metadata-schema package).",
     false,
   ],
   ["OPTIONS", help.slice(help.indexOf("Options:")), true],

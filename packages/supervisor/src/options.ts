@@ -297,7 +297,7 @@ Options:
   --bandwidth-file <filename>         Set bandwidth dynamically from file (-it ssh, -it vddk)
   --compressed                        Compress output file (-of qcow2 only)
   --help                              Display brief help
-  -i <${modeNames("input")}>${" ".repeat(Math.max(1, 31 - modeNames("input").length))}Set input mode (default: libvirt, not available yet)
+  -i <${modeNames("input")}>${" ".repeat(Math.max(1, 31 - modeNames("input").length))}Set input mode (default: libvirt)
   -if <format>                        Input format
   -io <option[=value]>                Set option for input mode (-io ? lists them)
   -ip <filename>                      Use password from file to connect to input hypervisor

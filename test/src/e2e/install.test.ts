@@ -44,7 +44,7 @@ test("installed into a prefix, the programs and man pages work from anywhere; un
   }
   // The man page is generated from the program's own help: the mode lines are there.
   const manual = await shell(`MANPATH='${prefix}/share/man' man virt-v2v`);
-  assert.match(String(manual.stdout), /-i <disk\|local\|libvirtxml\|ova\|vmx>/);
+  assert.match(String(manual.stdout), /-i <disk\|local\|libvirt\|libvirtxml\|ova\|vmx>/);
 
   const removed = await execa("bash", [INSTALL, "--prefix", prefix, "--uninstall"], {
     reject: false,
