@@ -24,6 +24,50 @@ export interface BandwidthLimit {
   rateFile: string | null;
 }
 
+/** --bandwidth and --bandwidth-file as the helpers' parsed options have them. */
+export interface BandwidthArguments {
+  bandwidth: string | undefined;
+  "bandwidth-file": string | undefined;
+}
+
+const LIMIT_HELP = "limit the transfer to this many bits per second (10M, 1G…)";
+const LIMIT_FILE_HELP = "read the limit from this file, again whenever it changes";
+
+function sentence(text: string, condition: string | undefined): string {
+  return condition === undefined
+    ? text.charAt(0).toUpperCase() + text.slice(1)
+    : `${condition}: ${text}`;
+}
+
+/**
+ * The remote input helpers' --bandwidth and --bandwidth-file options (yargs specs);
+ * `condition` words when they apply, for a mode that reads over a network only sometimes
+ * ("With -it ssh").
+ */
+export function bandwidthOptions(condition?: string) {
+  return {
+    bandwidth: { type: "string", describe: sentence(LIMIT_HELP, condition) },
+    "bandwidth-file": { type: "string", describe: sentence(LIMIT_FILE_HELP, condition) },
+  } as const;
+}
+
+/** -ic URI, the libvirt connection (yargs spec); what the URI names is the helper's to say. */
+export function connectionOption(describe: string) {
+  return { ic: { type: "string", describe } } as const;
+}
+
+/** -ip FILE, the password file (yargs spec); whose password it is is the helper's to say. */
+export function passwordFileOption(describe: string) {
+  return { ip: { type: "string", describe } } as const;
+}
+
+/** The bandwidth limit of --bandwidth and --bandwidth-file (null: neither given). */
+export function bandwidthLimitOf(options: BandwidthArguments): BandwidthLimit | null {
+  const rate = options.bandwidth ?? null;
+  const rateFile = options["bandwidth-file"] ?? null;
+  return rate === null && rateFile === null ? null : { rate, rateFile };
+}
+
 /** The rate filter's parameters for a bandwidth limit (none without one). */
 export function rateParams(bandwidth: BandwidthLimit | null): Array<[string, string]> {
   const params: Array<[string, string]> = [];

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  bandwidthLimitOf,
+  bandwidthOptions,
   describeLibvirtInput,
   libvirtRemoteHelperArgs,
   parseLibvirtUri,
@@ -80,4 +82,24 @@ test("the ssh plugin's parameters: host, path, port, user, password as +FILE; th
   );
   assert.deepEqual(rateParams({ rate: null, rateFile: "/f" }), [["rate-file", "/f"]]);
   assert.deepEqual(rateParams(null), []);
+});
+
+test("--bandwidth and --bandwidth-file: their limit (null without either), their help", () => {
+  assert.equal(bandwidthLimitOf({ bandwidth: undefined, "bandwidth-file": undefined }), null);
+  assert.deepEqual(bandwidthLimitOf({ bandwidth: "10M", "bandwidth-file": undefined }), {
+    rate: "10M",
+    rateFile: null,
+  });
+  assert.deepEqual(bandwidthLimitOf({ bandwidth: undefined, "bandwidth-file": "/f" }), {
+    rate: null,
+    rateFile: "/f",
+  });
+  assert.equal(
+    bandwidthOptions().bandwidth.describe,
+    "Limit the transfer to this many bits per second (10M, 1G…)",
+  );
+  assert.equal(
+    bandwidthOptions("With -it ssh")["bandwidth-file"].describe,
+    "With -it ssh: read the limit from this file, again whenever it changes",
+  );
 });
