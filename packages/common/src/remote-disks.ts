@@ -14,6 +14,7 @@ import path from "node:path";
 import { UserError } from "./errors.js";
 import { errnoReason, type InputDiskPlan } from "./input-disks.js";
 import type { NbdkitSpec } from "./servers.js";
+import type { InputRequest } from "./modes.js";
 
 /**
  * --bandwidth and --bandwidth-file: nbdkit's rate filter, in bits per second ("10M"); the file,
@@ -66,6 +67,16 @@ export function bandwidthLimitOf(options: BandwidthArguments): BandwidthLimit | 
   const rate = options.bandwidth ?? null;
   const rateFile = options["bandwidth-file"] ?? null;
   return rate === null && rateFile === null ? null : { rate, rateFile };
+}
+
+/** The supervisor's --bandwidth and --bandwidth-file, as a helper's arguments. */
+export function bandwidthHelperArgs(
+  request: Pick<InputRequest, "bandwidth" | "bandwidthFile">,
+): string[] {
+  return [
+    ...(request.bandwidth ? ["--bandwidth", request.bandwidth] : []),
+    ...(request.bandwidthFile ? ["--bandwidth-file", request.bandwidthFile] : []),
+  ];
 }
 
 /** The rate filter's parameters for a bandwidth limit (none without one). */

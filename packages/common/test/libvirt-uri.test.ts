@@ -4,9 +4,11 @@ import {
   bandwidthLimitOf,
   bandwidthOptions,
   describeLibvirtInput,
+  libvirtHelperArgs,
   libvirtRemoteHelperArgs,
   parseLibvirtUri,
   rateParams,
+  remoteLibvirtCheckOptions,
   sshPluginParams,
 } from "../src/index.js";
 
@@ -56,6 +58,13 @@ test("the remote -i libvirt modes' helper arguments and description", () => {
     "--",
     "guest",
   ]);
+  // The local mode's (bandwidth refused before it by the supervisor) leaves the limit out.
+  assert.deepEqual(libvirtHelperArgs(request, { bandwidth: false }), [
+    "-ic",
+    "xen+ssh://root@xen",
+    "--",
+    "guest",
+  ]);
   assert.throws(
     () => libvirtRemoteHelperArgs({ ...request, args: [] }),
     /^UserError: -i libvirt: expecting a libvirt guest name on the command line$/,
@@ -101,5 +110,23 @@ test("--bandwidth and --bandwidth-file: their limit (null without either), their
   assert.equal(
     bandwidthOptions("With -it ssh")["bandwidth-file"].describe,
     "With -it ssh: read the limit from this file, again whenever it changes",
+  );
+});
+
+test("a remote -i libvirt helper's parsed options, as its precheck takes them", () => {
+  const warn = () => {};
+  assert.deepEqual(
+    remoteLibvirtCheckOptions(
+      ["guest"],
+      { ic: "vpx://v/DC/h", ip: undefined, bandwidth: "1G", "bandwidth-file": undefined },
+      warn,
+    ),
+    {
+      args: ["guest"],
+      connection: "vpx://v/DC/h",
+      passwordFile: null,
+      bandwidth: { rate: "1G", rateFile: null },
+      warn,
+    },
   );
 });

@@ -4,34 +4,14 @@
  * overlays for a conversion. See ../README.md for the contract.
  */
 import {
-  bandwidthLimitOf,
   bandwidthOptions,
   connectionOption,
   defineInputHelper,
   passwordFileOption,
-  type BandwidthArguments,
+  remoteLibvirtCheckOptions,
 } from "@split-v2v/common";
 import { inputVcenterHttpsMode } from "./mode.js";
-import {
-  precheckInputVcenterHttps,
-  setUpInputVcenterHttps,
-  type InputVcenterHttpsCheckOptions,
-} from "./input-vcenter-https.js";
-
-/** The helper's options as the precheck takes them. */
-function checkOptions(
-  args: string[],
-  options: { ic: string | undefined; ip: string | undefined } & BandwidthArguments,
-  warn: (text: string) => void,
-): InputVcenterHttpsCheckOptions {
-  return {
-    args,
-    connection: options.ic ?? null,
-    passwordFile: options.ip ?? null,
-    bandwidth: bandwidthLimitOf(options),
-    warn,
-  };
-}
+import { precheckInputVcenterHttps, setUpInputVcenterHttps } from "./input-vcenter-https.js";
 
 defineInputHelper({
   mode: inputVcenterHttpsMode,
@@ -47,10 +27,15 @@ defineInputHelper({
     ...bandwidthOptions(),
   },
   precheck: (request, helper) =>
-    precheckInputVcenterHttps(checkOptions(request.args, request.options, helper.warning)),
+    precheckInputVcenterHttps(
+      remoteLibvirtCheckOptions(request.args, request.options, helper.warning),
+    ),
   setup: (checked, request, helper) =>
     setUpInputVcenterHttps(
-      { ...checkOptions(request.args, request.options, helper.warning), ...request.serving },
+      {
+        ...remoteLibvirtCheckOptions(request.args, request.options, helper.warning),
+        ...request.serving,
+      },
       checked,
     ),
 });

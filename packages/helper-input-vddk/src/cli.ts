@@ -4,11 +4,11 @@
  * vddk plugin, as NBD overlays for a conversion. See ../README.md for the contract.
  */
 import {
-  bandwidthLimitOf,
   bandwidthOptions,
   connectionOption,
   defineInputHelper,
   passwordFileOption,
+  remoteLibvirtCheckOptions,
   type BandwidthArguments,
 } from "@split-v2v/common";
 import { inputVddkMode } from "./mode.js";
@@ -26,12 +26,8 @@ function checkOptions(
   log: (line: string) => void,
 ): InputVddkCheckOptions {
   return {
-    args,
-    connection: options.ic ?? null,
-    passwordFile: options.ip ?? null,
+    ...remoteLibvirtCheckOptions(args, options, warn),
     inputOptions: (options.io ?? []).map(String),
-    bandwidth: bandwidthLimitOf(options),
-    warn,
     log,
   };
 }

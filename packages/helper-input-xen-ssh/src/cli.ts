@@ -4,34 +4,14 @@
  * overlays for a conversion. See ../README.md for the contract.
  */
 import {
-  bandwidthLimitOf,
   bandwidthOptions,
   connectionOption,
   defineInputHelper,
   passwordFileOption,
-  type BandwidthArguments,
+  remoteLibvirtCheckOptions,
 } from "@split-v2v/common";
 import { inputXenSshMode } from "./mode.js";
-import {
-  precheckInputXenSsh,
-  setUpInputXenSsh,
-  type InputXenSshCheckOptions,
-} from "./input-xen-ssh.js";
-
-/** The helper's options as the precheck takes them. */
-function checkOptions(
-  args: string[],
-  options: { ic: string | undefined; ip: string | undefined } & BandwidthArguments,
-  warn: (text: string) => void,
-): InputXenSshCheckOptions {
-  return {
-    args,
-    connection: options.ic ?? null,
-    passwordFile: options.ip ?? null,
-    bandwidth: bandwidthLimitOf(options),
-    warn,
-  };
-}
+import { precheckInputXenSsh, setUpInputXenSsh } from "./input-xen-ssh.js";
 
 defineInputHelper({
   mode: inputXenSshMode,
@@ -45,10 +25,13 @@ defineInputHelper({
     ...bandwidthOptions(),
   },
   precheck: (request, helper) =>
-    precheckInputXenSsh(checkOptions(request.args, request.options, helper.warning)),
+    precheckInputXenSsh(remoteLibvirtCheckOptions(request.args, request.options, helper.warning)),
   setup: (checked, request, helper) =>
     setUpInputXenSsh(
-      { ...checkOptions(request.args, request.options, helper.warning), ...request.serving },
+      {
+        ...remoteLibvirtCheckOptions(request.args, request.options, helper.warning),
+        ...request.serving,
+      },
       checked,
     ),
 });
