@@ -118,6 +118,17 @@ export interface StageRequest<O extends OptionSpecs> {
   log: (line: string) => void;
 }
 
+/**
+ * What a mode's setUp function takes from the kit besides its own options, ready to spread into
+ * them: where to serve, whether through an overlay, and the log.
+ */
+export interface InputServing {
+  workdir: string;
+  overlay: boolean;
+  verbose: boolean;
+  log: (line: string) => void;
+}
+
 export interface InputStageRequest<O extends OptionSpecs> extends StageRequest<O> {
   /** The words after WORKDIR: the mode's ARGS (disks, an OVA, a .vmx…). */
   args: string[];
@@ -131,6 +142,8 @@ export interface InputStageRequest<O extends OptionSpecs> extends StageRequest<O
    * the kit is where an in-place mode will set it to false.
    */
   overlay: boolean;
+  /** workdir, overlay, verbose and log, as one object: `setUpX({ ...mine, ...request.serving })`. */
+  serving: InputServing;
 }
 
 export interface InputHelperDefinition<O extends OptionSpecs, C> {
@@ -150,9 +163,14 @@ export interface InputHelperDefinition<O extends OptionSpecs, C> {
   precheck(request: InputStageRequest<O>, helper: HelperContext): Promise<C>;
   /**
    * Serves the source disks (serveInputDisks) and writes metadata.in; returns the sockets (names
-   * in the work dir), which the kit announces ("ready") and serves until stopped.
+   * in the work dir), which the kit announces ("ready") and serves until stopped. (What the
+   * modes' setUp functions return: it may have more, such as the metadata.)
    */
-  setup(checked: C, request: InputStageRequest<O>, helper: HelperContext): Promise<string[]>;
+  setup(
+    checked: C,
+    request: InputStageRequest<O>,
+    helper: HelperContext,
+  ): Promise<{ sockets: string[] }>;
 }
 
 /**
@@ -188,18 +206,23 @@ export function defineInputHelper<const O extends OptionSpecs, C>(
       options,
       positionals: { min: 1, missing: "WORKDIR is required" },
       async main({ options: parsed, positionals: [workdir, ...args] }, helper) {
-        const request: InputStageRequest<O> = {
+        const serving: InputServing = {
           workdir: workdir!,
-          args,
-          options: parsed as unknown as HelperArguments<O>,
+          overlay: true,
           verbose: parsed.verbose,
           log: (line) => helper.log.debug(line),
+        };
+        const request: InputStageRequest<O> = {
+          ...serving,
+          args,
+          options: parsed as unknown as HelperArguments<O>,
           stage: parsed.precheck ? "precheck" : "setup",
-          overlay: true,
+          serving,
         };
         const checked = await definition.precheck(request, helper);
         if (request.stage === "precheck") return;
-        await helper.serveUntilStopped(await definition.setup(checked, request, helper));
+        const { sockets } = await definition.setup(checked, request, helper);
+        await helper.serveUntilStopped(sockets);
       },
     },
     argv,

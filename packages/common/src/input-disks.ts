@@ -43,6 +43,28 @@ export interface InputDiskPlan {
   outerFilters?: readonly string[];
 }
 
+/**
+ * How a local file or block device is read as it is: raw with nbdkit's file plugin (cache=none:
+ * a one-pass copy must not evict the host's page cache), any other format with qemu-nbd and
+ * qemu's decoder (format null: qemu probes).
+ */
+export function localDiskPlan(file: string, format: string | null): InputDiskPlan {
+  if (format === "raw") {
+    return {
+      server: {
+        kind: "nbdkit",
+        plugin: "file",
+        filters: [],
+        params: [
+          ["file", file],
+          ["cache", "none"],
+        ],
+      },
+    };
+  }
+  return { server: { kind: "qemu-nbd", file, format } };
+}
+
 export interface ServeInputDisksOptions {
   /**
    * true (every mode today): writes land in a throw-away overlay in WORKDIR/tmp, the source is

@@ -5,6 +5,12 @@
  */
 import { UserError } from "./errors.js";
 import type { InputRequest } from "./modes.js";
+import {
+  bandwidthHelperArgs,
+  bandwidthLimitOf,
+  type BandwidthArguments,
+  type BandwidthLimit,
+} from "./remote-disks.js";
 
 export interface LibvirtUri {
   /** The URI as given. */
@@ -75,20 +81,55 @@ export function libvirtGuestArg(args: readonly string[]): string {
   return args[0]!;
 }
 
+/** What the remote -i libvirt helpers' prechecks take from their command lines. */
+export interface RemoteLibvirtCheckOptions {
+  /** The arguments after `-i libvirt`: the guest's name. */
+  args: string[];
+  /** -ic: the URI. */
+  connection: string | null;
+  /** -ip: the password file. */
+  passwordFile: string | null;
+  /** --bandwidth / --bandwidth-file (null: no limit). */
+  bandwidth: BandwidthLimit | null;
+  warn: (text: string) => void;
+}
+
+/** A remote -i libvirt helper's parsed -ic, -ip and bandwidth options, as its precheck takes them. */
+export function remoteLibvirtCheckOptions(
+  args: string[],
+  options: { ic: string | undefined; ip: string | undefined } & BandwidthArguments,
+  warn: (text: string) => void,
+): RemoteLibvirtCheckOptions {
+  return {
+    args,
+    connection: options.ic ?? null,
+    passwordFile: options.ip ?? null,
+    bandwidth: bandwidthLimitOf(options),
+    warn,
+  };
+}
+
 /**
- * The helper arguments of a remote -i libvirt mode (after WORKDIR): -ic, -ip, the bandwidth
- * limit, then the guest's name. No -io is allowed in these modes, as in virt-v2v 2.2.
+ * The helper arguments of an -i libvirt mode (after WORKDIR): -ic, -ip, with `bandwidth` the
+ * bandwidth limit, then the guest's name. No -io is allowed in these modes, as in virt-v2v 2.2.
  */
-export function libvirtRemoteHelperArgs(request: InputRequest): string[] {
+export function libvirtHelperArgs(
+  request: InputRequest,
+  options: { bandwidth: boolean },
+): string[] {
   if (request.inputOptions.length > 0)
     throw new UserError("no -io (input options) are allowed here");
   libvirtGuestArg(request.args);
   return [
     ...(request.inputConnection === undefined ? [] : ["-ic", request.inputConnection]),
     ...(request.inputPassword ? ["-ip", request.inputPassword] : []),
-    ...(request.bandwidth ? ["--bandwidth", request.bandwidth] : []),
-    ...(request.bandwidthFile ? ["--bandwidth-file", request.bandwidthFile] : []),
+    ...(options.bandwidth ? bandwidthHelperArgs(request) : []),
     "--",
     ...request.args,
   ];
+}
+
+/** The helper arguments of a remote -i libvirt mode: libvirtHelperArgs with the bandwidth limit. */
+export function libvirtRemoteHelperArgs(request: InputRequest): string[] {
+  return libvirtHelperArgs(request, { bandwidth: true });
 }

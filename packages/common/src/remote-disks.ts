@@ -14,6 +14,7 @@ import path from "node:path";
 import { UserError } from "./errors.js";
 import { errnoReason, type InputDiskPlan } from "./input-disks.js";
 import type { NbdkitSpec } from "./servers.js";
+import type { InputRequest } from "./modes.js";
 
 /**
  * --bandwidth and --bandwidth-file: nbdkit's rate filter, in bits per second ("10M"); the file,
@@ -22,6 +23,60 @@ import type { NbdkitSpec } from "./servers.js";
 export interface BandwidthLimit {
   rate: string | null;
   rateFile: string | null;
+}
+
+/** --bandwidth and --bandwidth-file as the helpers' parsed options have them. */
+export interface BandwidthArguments {
+  bandwidth: string | undefined;
+  "bandwidth-file": string | undefined;
+}
+
+const LIMIT_HELP = "limit the transfer to this many bits per second (10M, 1G…)";
+const LIMIT_FILE_HELP = "read the limit from this file, again whenever it changes";
+
+function sentence(text: string, condition: string | undefined): string {
+  return condition === undefined
+    ? text.charAt(0).toUpperCase() + text.slice(1)
+    : `${condition}: ${text}`;
+}
+
+/**
+ * The remote input helpers' --bandwidth and --bandwidth-file options (yargs specs);
+ * `condition` words when they apply, for a mode that reads over a network only sometimes
+ * ("With -it ssh").
+ */
+export function bandwidthOptions(condition?: string) {
+  return {
+    bandwidth: { type: "string", describe: sentence(LIMIT_HELP, condition) },
+    "bandwidth-file": { type: "string", describe: sentence(LIMIT_FILE_HELP, condition) },
+  } as const;
+}
+
+/** -ic URI, the libvirt connection (yargs spec); what the URI names is the helper's to say. */
+export function connectionOption(describe: string) {
+  return { ic: { type: "string", describe } } as const;
+}
+
+/** -ip FILE, the password file (yargs spec); whose password it is is the helper's to say. */
+export function passwordFileOption(describe: string) {
+  return { ip: { type: "string", describe } } as const;
+}
+
+/** The bandwidth limit of --bandwidth and --bandwidth-file (null: neither given). */
+export function bandwidthLimitOf(options: BandwidthArguments): BandwidthLimit | null {
+  const rate = options.bandwidth ?? null;
+  const rateFile = options["bandwidth-file"] ?? null;
+  return rate === null && rateFile === null ? null : { rate, rateFile };
+}
+
+/** The supervisor's --bandwidth and --bandwidth-file, as a helper's arguments. */
+export function bandwidthHelperArgs(
+  request: Pick<InputRequest, "bandwidth" | "bandwidthFile">,
+): string[] {
+  return [
+    ...(request.bandwidth ? ["--bandwidth", request.bandwidth] : []),
+    ...(request.bandwidthFile ? ["--bandwidth-file", request.bandwidthFile] : []),
+  ];
 }
 
 /** The rate filter's parameters for a bandwidth limit (none without one). */

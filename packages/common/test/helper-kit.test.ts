@@ -41,7 +41,7 @@ defineInputHelper({
   async setup(checked, request) {
     await writeFile(path.join(request.workdir, "setup"), JSON.stringify({ checked, overlay: request.overlay }));
     setInterval(() => {}, 1000); // a server would keep the helper alive until it is stopped
-    return ["in0"];
+    return { sockets: ["in0"] };
   },
 });
 `;

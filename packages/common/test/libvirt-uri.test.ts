@@ -1,10 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  bandwidthLimitOf,
+  bandwidthOptions,
   describeLibvirtInput,
+  libvirtHelperArgs,
   libvirtRemoteHelperArgs,
   parseLibvirtUri,
   rateParams,
+  remoteLibvirtCheckOptions,
   sshPluginParams,
 } from "../src/index.js";
 
@@ -54,6 +58,13 @@ test("the remote -i libvirt modes' helper arguments and description", () => {
     "--",
     "guest",
   ]);
+  // The local mode's (bandwidth refused before it by the supervisor) leaves the limit out.
+  assert.deepEqual(libvirtHelperArgs(request, { bandwidth: false }), [
+    "-ic",
+    "xen+ssh://root@xen",
+    "--",
+    "guest",
+  ]);
   assert.throws(
     () => libvirtRemoteHelperArgs({ ...request, args: [] }),
     /^UserError: -i libvirt: expecting a libvirt guest name on the command line$/,
@@ -80,4 +91,42 @@ test("the ssh plugin's parameters: host, path, port, user, password as +FILE; th
   );
   assert.deepEqual(rateParams({ rate: null, rateFile: "/f" }), [["rate-file", "/f"]]);
   assert.deepEqual(rateParams(null), []);
+});
+
+test("--bandwidth and --bandwidth-file: their limit (null without either), their help", () => {
+  assert.equal(bandwidthLimitOf({ bandwidth: undefined, "bandwidth-file": undefined }), null);
+  assert.deepEqual(bandwidthLimitOf({ bandwidth: "10M", "bandwidth-file": undefined }), {
+    rate: "10M",
+    rateFile: null,
+  });
+  assert.deepEqual(bandwidthLimitOf({ bandwidth: undefined, "bandwidth-file": "/f" }), {
+    rate: null,
+    rateFile: "/f",
+  });
+  assert.equal(
+    bandwidthOptions().bandwidth.describe,
+    "Limit the transfer to this many bits per second (10M, 1G…)",
+  );
+  assert.equal(
+    bandwidthOptions("With -it ssh")["bandwidth-file"].describe,
+    "With -it ssh: read the limit from this file, again whenever it changes",
+  );
+});
+
+test("a remote -i libvirt helper's parsed options, as its precheck takes them", () => {
+  const warn = () => {};
+  assert.deepEqual(
+    remoteLibvirtCheckOptions(
+      ["guest"],
+      { ic: "vpx://v/DC/h", ip: undefined, bandwidth: "1G", "bandwidth-file": undefined },
+      warn,
+    ),
+    {
+      args: ["guest"],
+      connection: "vpx://v/DC/h",
+      passwordFile: null,
+      bandwidth: { rate: "1G", rateFile: null },
+      warn,
+    },
+  );
 });

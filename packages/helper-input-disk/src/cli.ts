@@ -19,18 +19,9 @@ defineInputHelper({
   },
   precheck: (request) =>
     precheckInputDisk({ disks: request.args, inputFormat: request.options.if ?? null }),
-  setup: async (checked, request) => {
-    const { sockets } = await setUpInputDisk(
-      {
-        workdir: request.workdir,
-        disks: checked.disks,
-        inputFormat: request.options.if ?? null,
-        overlay: request.overlay,
-        verbose: request.verbose,
-        log: request.log,
-      },
+  setup: (checked, request) =>
+    setUpInputDisk(
+      { disks: checked.disks, inputFormat: request.options.if ?? null, ...request.serving },
       checked,
-    );
-    return sockets;
-  },
+    ),
 });

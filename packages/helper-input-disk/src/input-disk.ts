@@ -11,6 +11,7 @@ import path from "node:path";
 import {
   UserError,
   buildMetadataIn,
+  localDiskPlan,
   metadataInPath,
   serveInputDisks,
   type InputDiskPlan,
@@ -43,20 +44,7 @@ export interface CheckedInputDisk {
  * evict the host's page cache), anything else qemu-img reads with qemu-nbd and its decoder.
  */
 export function diskPlanFor(disk: DiskImageInfo): InputDiskPlan {
-  if (disk.format === "raw") {
-    return {
-      server: {
-        kind: "nbdkit",
-        plugin: "file",
-        filters: [],
-        params: [
-          ["file", disk.path],
-          ["cache", "none"],
-        ],
-      },
-    };
-  }
-  return { server: { kind: "qemu-nbd", file: disk.path, format: disk.format } };
+  return localDiskPlan(disk.path, disk.format);
 }
 
 /** The source name virt-v2v derives for -i disk: the first file's base name without extension. */

@@ -1,37 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { NbdConnection, compareExports } from "@split-v2v/libnbd";
+import { serve, sha256 } from "@split-v2v/helper-test-kit";
 import { readMetadata } from "@split-v2v/metadata-schema";
 
 const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
-
-async function sha256(file: string): Promise<string> {
-  return createHash("sha256")
-    .update(await readFile(file))
-    .digest("hex");
-}
-
-/** Runs the helper until it is ready; returns its process and its events. */
-async function serve(args: string[]) {
-  const child = execa(process.execPath, [helper, ...args], { buffer: false, reject: false });
-  const events: Array<Record<string, unknown>> = [];
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      if (event.event === "ready") resolve();
-    });
-    void child.then((result) => reject(new Error(`helper exited: ${String(result.exitCode)}`)));
-  });
-  return { child, events };
-}
 
 test("raw, qcow2 and vmdk sources are served through overlays; writes never reach the sources", async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "input-disk-"));
@@ -62,7 +40,7 @@ test("raw, qcow2 and vmdk sources are served through overlays; writes never reac
     ["vmdk", copies.vmdk!],
   ] as const) {
     const workdir = await mkdtemp(path.join(dir, `work-${format}-`));
-    const { child, events } = await serve([workdir, source]);
+    const { child, events } = await serve(helper, [workdir, source]);
     try {
       assert.deepEqual(events.at(-1), { event: "ready", sockets: ["in0"] });
       const metadata = await readMetadata("metadata.in", path.join(workdir, "metadata.in"));
@@ -136,7 +114,7 @@ test("-if overrides probing, and mixed formats or a missing file are clear error
   // magic and is as long as the file, not the 1 MiB disk qcow2 describes.
   const forcedDir = path.join(dir, "forced");
   await execa("mkdir", [forcedDir]);
-  const { child, events } = await serve(["-if", "raw", forcedDir, qcow2]);
+  const { child, events } = await serve(helper, ["-if", "raw", forcedDir, qcow2]);
   try {
     assert.ok(events.some((event) => event.event === "ready"));
     const served = await NbdConnection.connectUnix(path.join(forcedDir, "in0"));

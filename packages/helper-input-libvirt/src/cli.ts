@@ -3,7 +3,7 @@
  * helper-v2v-input-libvirt: serve the disks of a guest of a libvirt connection (-i libvirt
  * [-ic URI] GUEST) as NBD overlays for a conversion. See ../README.md for the contract.
  */
-import { defineInputHelper } from "@split-v2v/common";
+import { connectionOption, defineInputHelper, passwordFileOption } from "@split-v2v/common";
 import { inputLibvirtMode } from "./mode.js";
 import {
   precheckInputLibvirt,
@@ -26,22 +26,14 @@ defineInputHelper({
   precheckHelp:
     "It opens the connection, finds the guest, reads its XML and checks that each local disk is readable.",
   options: {
-    ic: { type: "string", describe: "The libvirt URI (default: libvirt's default connection)" },
-    ip: { type: "string", describe: "File whose first line is the connection's password" },
+    ...connectionOption("The libvirt URI (default: libvirt's default connection)"),
+    ...passwordFileOption("File whose first line is the connection's password"),
   },
   precheck: (request, helper) =>
     precheckInputLibvirt(checkOptions(request.args, request.options, helper.warning)),
-  setup: async (checked, request, helper) => {
-    const { sockets } = await setUpInputLibvirt(
-      {
-        ...checkOptions(request.args, request.options, helper.warning),
-        workdir: request.workdir,
-        overlay: request.overlay,
-        verbose: request.verbose,
-        log: request.log,
-      },
+  setup: (checked, request, helper) =>
+    setUpInputLibvirt(
+      { ...checkOptions(request.args, request.options, helper.warning), ...request.serving },
       checked,
-    );
-    return sockets;
-  },
+    ),
 });

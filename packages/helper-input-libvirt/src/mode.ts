@@ -3,7 +3,7 @@
  * claims), as the supervisor's table sees it. Kept free of the helper's own modules, so that the
  * supervisor reads it without loading them.
  */
-import { UserError, libvirtGuestArg, type InputModeDescriptor } from "@split-v2v/common";
+import { libvirtHelperArgs, type InputModeDescriptor } from "@split-v2v/common";
 
 /** virt-v2v 2.2's Libvirt_.to_string: -ic comes first ("-ic URI -i libvirt GUEST"). */
 export function describeLocalLibvirtInput(
@@ -29,16 +29,6 @@ export const inputLibvirtMode: InputModeDescriptor = {
   connectionSchemes: [],
   bandwidth: false,
   capabilities: ["input:libvirt"],
-  helperArgs(request) {
-    if (request.inputOptions.length > 0)
-      throw new UserError("no -io (input options) are allowed here");
-    libvirtGuestArg(request.args);
-    return [
-      ...(request.inputConnection === undefined ? [] : ["-ic", request.inputConnection]),
-      ...(request.inputPassword ? ["-ip", request.inputPassword] : []),
-      "--",
-      ...request.args,
-    ];
-  },
+  helperArgs: (request) => libvirtHelperArgs(request, { bandwidth: false }),
   description: (request) => describeLocalLibvirtInput(request.inputConnection, request.args),
 };

@@ -9,10 +9,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import { NbdConnection } from "@split-v2v/libnbd";
+import { readServed, serve, serversMentioning } from "@split-v2v/helper-test-kit";
 import { readMetadata } from "@split-v2v/metadata-schema";
 
 const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
@@ -75,35 +74,8 @@ async function makeNode(t: { after: (fn: () => Promise<void>) => void }) {
   return { dir, raw, qcow2, uri: `test://${node}` };
 }
 
-/** Runs the helper until it is ready; returns its process and its events. */
-async function serve(args: string[]) {
-  const child = execa(process.execPath, [helper, ...args], { buffer: false, reject: false });
-  const events: Array<Record<string, unknown>> = [];
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      if (event.event === "ready") resolve();
-    });
-    void child.then((result) => reject(new Error(`helper exited: ${String(result.exitCode)}`)));
-  });
-  return { child, events };
-}
-
-async function firstBytes(socket: string, offset: number): Promise<Buffer> {
-  const connection = await NbdConnection.connectUnix(socket);
-  try {
-    return await connection.pread(BigInt(offset), 4);
-  } finally {
-    connection.close();
-  }
-}
-
-async function serversMentioning(needle: string): Promise<string[]> {
-  const result = await execa("pgrep", ["-a", "-f", needle], { reject: false });
-  return String(result.stdout)
-    .split("\n")
-    .filter((line) => /qemu-nbd|nbdkit/.test(line) && !line.includes("pgrep"));
+function firstBytes(socket: string, offset: number): Promise<Buffer> {
+  return readServed(socket, offset, 4);
 }
 
 test("a guest of libvirt's test driver: found by name or UUID, its file and volume disks served", async (t) => {
@@ -120,7 +92,7 @@ test("a guest of libvirt's test driver: found by name or UUID, its file and volu
     assert.equal(precheck.exitCode, 0, String(precheck.stderr));
     assert.deepEqual(await readdir(workdir), [], "the precheck writes nothing");
 
-    const { child, events } = await serve([workdir, "-ic", uri, "--", guest]);
+    const { child, events } = await serve(helper, [workdir, "-ic", uri, "--", guest]);
     try {
       assert.deepEqual(events, [{ event: "ready", sockets: ["in0", "in1"] }]);
       const metadata = await readMetadata("metadata.in", path.join(workdir, "metadata.in"));

@@ -16,18 +16,6 @@ defineInputHelper({
   options: {},
   precheck: (request, helper) =>
     precheckInputLibvirtxml({ args: request.args, warn: helper.warning }),
-  setup: async (checked, request, helper) => {
-    const { sockets } = await setUpInputLibvirtxml(
-      {
-        args: request.args,
-        warn: helper.warning,
-        workdir: request.workdir,
-        overlay: request.overlay,
-        verbose: request.verbose,
-        log: request.log,
-      },
-      checked,
-    );
-    return sockets;
-  },
+  setup: (checked, request, helper) =>
+    setUpInputLibvirtxml({ args: request.args, warn: helper.warning, ...request.serving }, checked),
 });

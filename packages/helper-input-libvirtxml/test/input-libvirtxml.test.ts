@@ -1,74 +1,27 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { NbdConnection } from "@split-v2v/libnbd";
+import {
+  escapeRegExp,
+  freePort,
+  qemuIo,
+  readServed,
+  serve,
+  serversMentioning,
+  sha256,
+} from "@split-v2v/helper-test-kit";
 import { readMetadata } from "@split-v2v/metadata-schema";
 
 const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
 const MIB = 1024 * 1024;
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-async function sha256(file: string): Promise<string> {
-  return createHash("sha256")
-    .update(await readFile(file))
-    .digest("hex");
-}
-
-/** Runs the helper until it is ready; returns its process and its events. */
-async function serve(args: string[]) {
-  const child = execa(process.execPath, [helper, ...args], { buffer: false, reject: false });
-  const events: Array<Record<string, unknown>> = [];
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      if (event.event === "ready") resolve();
-    });
-    void child.then((result) => reject(new Error(`helper exited: ${String(result.exitCode)}`)));
-  });
-  return { child, events };
-}
-
-async function qemuIo(format: string, file: string, command: string): Promise<void> {
-  await execa("qemu-io", ["-f", format, "-c", command, file]);
-}
-
-async function serversMentioning(needle: string): Promise<string[]> {
-  const result = await execa("pgrep", ["-a", "-f", needle], { reject: false });
-  return String(result.stdout)
-    .split("\n")
-    .filter((line) => /qemu-nbd|nbdkit/.test(line) && !line.includes("pgrep"));
-}
-
-/** Reads `length` bytes at `offset` of the disk served on `socket`. */
-async function readServed(socket: string, offset: number, length: number): Promise<Buffer> {
-  const connection = await NbdConnection.connectUnix(socket);
-  try {
-    return await connection.pread(BigInt(offset), length);
-  } finally {
-    connection.close();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A stand-in for a web server holding a disk image (what 2.2's http disks are for: testing curl
@@ -165,7 +118,7 @@ test("a domain's raw and qcow2 disks are served through overlays; metadata.in de
   assert.equal(precheck.exitCode, 0, String(precheck.stderr));
   assert.deepEqual(await readdir(workdir), []);
 
-  const { child, events } = await serve([workdir, xml]);
+  const { child, events } = await serve(helper, [workdir, xml]);
   try {
     assert.deepEqual(events, [
       {
@@ -327,7 +280,7 @@ test("network disks: nbd on localhost (virt-p2v's) and http, each read back", as
 </devices></domain>`,
   );
   const workdir = await mkdtemp(path.join(dir, "work-"));
-  const { child, events } = await serve([workdir, xml]);
+  const { child, events } = await serve(helper, [workdir, xml]);
   try {
     assert.deepEqual(events.at(-1), { event: "ready", sockets: ["in0", "in1"] });
     const metadata = await readMetadata("metadata.in", path.join(workdir, "metadata.in"));

@@ -26,19 +26,14 @@ defineInputHelper({
       },
       request.stage === "precheck",
     ),
-  setup: async (checked, request, helper) => {
-    const { sockets } = await setUpInputOva(
+  setup: (checked, request, helper) =>
+    setUpInputOva(
       {
-        workdir: request.workdir,
         args: request.args,
-        overlay: request.overlay,
-        verbose: request.verbose,
-        log: request.log,
         warn: (text) => helper.warning(text),
         info: (text) => helper.info(text),
+        ...request.serving,
       },
       checked,
-    );
-    return sockets;
-  },
+    ),
 });

@@ -3,36 +3,15 @@
  * helper-v2v-input-vcenter-https: serve the disks of a VMware guest (-i libvirt -ic vpx://…, esx://, gsx://) over HTTPS as NBD
  * overlays for a conversion. See ../README.md for the contract.
  */
-import { defineInputHelper } from "@split-v2v/common";
-import { inputVcenterHttpsMode } from "./mode.js";
 import {
-  precheckInputVcenterHttps,
-  setUpInputVcenterHttps,
-  type InputVcenterHttpsCheckOptions,
-} from "./input-vcenter-https.js";
-
-/** The helper's options as the precheck takes them. */
-function checkOptions(
-  args: string[],
-  options: {
-    ic: string | undefined;
-    ip: string | undefined;
-    bandwidth: string | undefined;
-    "bandwidth-file": string | undefined;
-  },
-  warn: (text: string) => void,
-): InputVcenterHttpsCheckOptions {
-  return {
-    args,
-    connection: options.ic ?? null,
-    passwordFile: options.ip ?? null,
-    bandwidth:
-      options.bandwidth === undefined && options["bandwidth-file"] === undefined
-        ? null
-        : { rate: options.bandwidth ?? null, rateFile: options["bandwidth-file"] ?? null },
-    warn,
-  };
-}
+  bandwidthOptions,
+  connectionOption,
+  defineInputHelper,
+  passwordFileOption,
+  remoteLibvirtCheckOptions,
+} from "@split-v2v/common";
+import { inputVcenterHttpsMode } from "./mode.js";
+import { precheckInputVcenterHttps, setUpInputVcenterHttps } from "./input-vcenter-https.js";
 
 defineInputHelper({
   mode: inputVcenterHttpsMode,
@@ -41,36 +20,22 @@ defineInputHelper({
   precheckHelp:
     "It checks the options, the -ic URI (a server in it) and the -ip password file: reading the guest's description and probing its disks need the server, which is setup's.",
   options: {
-    ic: {
-      type: "string",
-      describe: "The libvirt URI of the server: vpx://[user@]server/datacenter/…[?no_verify=1]",
-    },
-    ip: {
-      type: "string",
-      describe: "File holding the password of the URI's user (required)",
-    },
-    bandwidth: {
-      type: "string",
-      describe: "Limit the transfer to this many bits per second (10M, 1G…)",
-    },
-    "bandwidth-file": {
-      type: "string",
-      describe: "Read the limit from this file, again whenever it changes",
-    },
+    ...connectionOption(
+      "The libvirt URI of the server: vpx://[user@]server/datacenter/…[?no_verify=1]",
+    ),
+    ...passwordFileOption("File holding the password of the URI's user (required)"),
+    ...bandwidthOptions(),
   },
   precheck: (request, helper) =>
-    precheckInputVcenterHttps(checkOptions(request.args, request.options, helper.warning)),
-  setup: async (checked, request, helper) => {
-    const { sockets } = await setUpInputVcenterHttps(
+    precheckInputVcenterHttps(
+      remoteLibvirtCheckOptions(request.args, request.options, helper.warning),
+    ),
+  setup: (checked, request, helper) =>
+    setUpInputVcenterHttps(
       {
-        ...checkOptions(request.args, request.options, helper.warning),
-        workdir: request.workdir,
-        overlay: request.overlay,
-        verbose: request.verbose,
-        log: request.log,
+        ...remoteLibvirtCheckOptions(request.args, request.options, helper.warning),
+        ...request.serving,
       },
       checked,
-    );
-    return sockets;
-  },
+    ),
 });

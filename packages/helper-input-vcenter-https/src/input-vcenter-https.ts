@@ -9,22 +9,19 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import {
   UserError,
-  buildMetadataIn,
   checkPasswordFile,
   describeLibvirtInput,
   libvirtGuestArg,
   markerPath,
-  metadataInPath,
   onCleanup,
   parseLibvirtUri,
-  serveInputDisks,
   serverTmpDir,
   type BandwidthLimit,
   type InputDiskPlan,
   type LibvirtUri,
 } from "@split-v2v/common";
-import { fetchDomainXml, parseDomainXml } from "@split-v2v/libvirt-domain";
-import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
+import { fetchRemoteDomain, serveDomain } from "@split-v2v/libvirt-domain";
+import type { MetadataIn } from "@split-v2v/metadata-schema";
 import { curlDiskPlan } from "./nbdkit-curl.js";
 import {
   checkedDiskUrl,
@@ -111,13 +108,9 @@ export async function setUpInputVcenterHttps(
   const found = checked ?? (await precheckInputVcenterHttps(options));
   unsetProxyVariables();
 
-  const xml = await fetchDomainXml(found.uri.uri, found.guest, {
-    passwordFile: found.passwordFile,
-  });
   // libvirt's ESX driver names every disk as a file "[datastore] path", never a pool volume.
-  const domain = await parseDomainXml(xml, {
-    label: `-i libvirt -ic ${found.uri.uri} ${found.guest}`,
-    readVolumeXml: null,
+  const domain = await fetchRemoteDomain(found.uri.uri, found.guest, {
+    passwordFile: found.passwordFile,
     warn: options.warn,
   });
   const datacenterPath = domain.vmware.datacenterPath;
@@ -169,24 +162,15 @@ export async function setUpInputVcenterHttps(
     });
   }
 
-  const served = await serveInputDisks(
-    options.workdir,
-    planned.map((disk) => disk.plan),
-    { overlay: true, verbose: options.verbose, log: options.log },
-  );
-  const metadata = buildMetadataIn({
+  return serveDomain(domain, {
     mode: "libvirt",
     description: describeLibvirtInput(found.uri.uri, options.args),
-    source: { hypervisor: "vmware", ...domain.source },
-    disks: domain.disks.map((disk, index) => ({
-      served: served[index]!,
-      id: index,
-      controller: disk.controller,
-      // nbdkit serves the flat extent's bytes: a raw disk.
-      format: "raw",
-      location: planned[index]!.url,
-    })),
+    workdir: options.workdir,
+    verbose: options.verbose,
+    log: options.log,
+    planDisk: (_disk, index) => planned[index]!.plan,
+    // nbdkit serves the flat extent's bytes: a raw disk.
+    diskFormat: () => "raw",
+    diskLocation: (_disk, index) => planned[index]!.url,
   });
-  await writeMetadata("metadata.in", metadataInPath(options.workdir), metadata);
-  return { sockets: served.map((disk) => disk.socket), metadata };
 }

@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import {
   DATACENTER,
@@ -23,7 +22,8 @@ import {
   startStandinVcenter,
   type StandinVcenter,
 } from "./standin-vcenter.js";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
+import { readAll, runHelper, serve } from "@split-v2v/helper-test-kit";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata } from "@split-v2v/metadata-schema";
 
@@ -79,72 +79,37 @@ function uri(query = "?no_verify=1"): string {
   return `vpx://${encodeURIComponent(USER)}@127.0.0.1:${vcenter.port}/Datacenter/esxi.example.com${query}`;
 }
 
-function runHelper(args: string[]): ResultPromise<{ buffer: false; reject: false }> {
-  return execa(process.execPath, [helper, ...args], {
-    buffer: false,
-    reject: false,
-    env: {
-      SPLIT_V2V_STANDIN_DOMAIN_XML: domainXml,
-      // A proxy that does not exist: the helper must go to the server directly (RHBZ#1354507).
-      https_proxy: "http://127.0.0.1:9",
-      HTTPS_PROXY: "http://127.0.0.1:9",
-      all_proxy: "http://127.0.0.1:9",
-    },
-  });
+/** The helper's environment: the stand-in domain XML, and proxies. */
+function helperEnv(): NodeJS.ProcessEnv {
+  return {
+    SPLIT_V2V_STANDIN_DOMAIN_XML: domainXml,
+    // A proxy that does not exist: the helper must go to the server directly (RHBZ#1354507).
+    https_proxy: "http://127.0.0.1:9",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+    all_proxy: "http://127.0.0.1:9",
+  };
 }
 
 /** Runs the helper to its end, collecting stderr. */
-async function runToEnd(args: string[]): Promise<{ exitCode: number | undefined; stderr: string }> {
-  const child = runHelper(args);
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.resume();
-  const result = await child;
-  return { exitCode: result.exitCode, stderr };
-}
-
-async function readAll(connection: NbdConnection): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const step = 1024 * 1024;
-  for (let offset = 0; offset < Number(connection.size); offset += step) {
-    chunks.push(
-      await connection.pread(BigInt(offset), Math.min(step, Number(connection.size) - offset)),
-    );
-  }
-  return Buffer.concat(chunks);
+function runToEnd(args: string[]) {
+  return runHelper(helper, args, { env: helperEnv() });
 }
 
 test("the stand-in vCenter's disk is served over HTTPS through the overlay, byte for byte; the password is in no process's arguments", async (t) => {
   const workdir = await mkdtemp(path.join(dir, "work-"));
-  const child = runHelper([
-    "-v",
-    "--bandwidth",
-    "1G",
-    workdir,
-    "-ic",
-    uri(),
-    "-ip",
-    passwordFile,
-    "--",
-    "guest",
-  ]);
+  const { child, log } = await serve(
+    helper,
+    ["-v", "--bandwidth", "1G", workdir, "-ic", uri(), "-ip", passwordFile, "--", "guest"],
+    { env: helperEnv() },
+  );
   t.after(async () => {
     child.kill("SIGTERM");
     await child;
   });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      if ((JSON.parse(line) as { event: string }).event === "ready") resolve();
-    });
-    void child.then((result) =>
-      reject(new Error(`helper exited: ${String(result.exitCode)}\n${stderr}`)),
-    );
-  });
 
   // Whatever runs now (the helper, nbdkit, the cookie script's curl) shows no password.
   const processes = String((await execa("ps", ["-eo", "args"])).stdout);
+  const stderr = log.join("\n");
   assert.ok(!processes.includes(PASSWORD), "the password is in a process's arguments");
   assert.ok(!processes.includes(encodeURIComponent(PASSWORD)));
   assert.ok(!stderr.includes(PASSWORD), "the password is in the helper's log");

@@ -3,7 +3,14 @@
  * helper-v2v-input-vddk: serve the disks of a guest on VMware vCenter or ESXi, read with nbdkit's
  * vddk plugin, as NBD overlays for a conversion. See ../README.md for the contract.
  */
-import { defineInputHelper } from "@split-v2v/common";
+import {
+  bandwidthOptions,
+  connectionOption,
+  defineInputHelper,
+  passwordFileOption,
+  remoteLibvirtCheckOptions,
+  type BandwidthArguments,
+} from "@split-v2v/common";
 import { inputVddkMode } from "./mode.js";
 import { precheckInputVddk, setUpInputVddk, type InputVddkCheckOptions } from "./input-vddk.js";
 
@@ -14,22 +21,13 @@ function checkOptions(
     ic: string | undefined;
     ip: string | undefined;
     io: Array<string | number> | undefined;
-    bandwidth: string | undefined;
-    "bandwidth-file": string | undefined;
-  },
+  } & BandwidthArguments,
   warn: (text: string) => void,
   log: (line: string) => void,
 ): InputVddkCheckOptions {
   return {
-    args,
-    connection: options.ic ?? null,
-    passwordFile: options.ip ?? null,
+    ...remoteLibvirtCheckOptions(args, options, warn),
     inputOptions: (options.io ?? []).map(String),
-    bandwidth:
-      options.bandwidth === undefined && options["bandwidth-file"] === undefined
-        ? null
-        : { rate: options.bandwidth ?? null, rateFile: options["bandwidth-file"] ?? null },
-    warn,
     log,
   };
 }
@@ -41,14 +39,8 @@ defineInputHelper({
   precheckHelp:
     "Here the precheck also asks the server: it reads the guest's XML over -ic and, without -io vddk-thumbprint, the server's certificate thumbprint.",
   options: {
-    ic: {
-      type: "string",
-      describe: "The libvirt URI of the vCenter or ESXi server (vpx://, esx://, gsx://)",
-    },
-    ip: {
-      type: "string",
-      describe: "File holding the password, for libvirt and VDDK (password=+FILE)",
-    },
+    ...connectionOption("The libvirt URI of the vCenter or ESXi server (vpx://, esx://, gsx://)"),
+    ...passwordFileOption("File holding the password, for libvirt and VDDK (password=+FILE)"),
     io: {
       type: "string",
       array: true,
@@ -56,27 +48,16 @@ defineInputHelper({
       nargs: 1,
       describe: "vddk-KEY=VALUE (see -io ? of virt-v2v), repeatable",
     },
-    bandwidth: {
-      type: "string",
-      describe: "Limit the transfer to this many bits per second (10M, 1G…)",
-    },
-    "bandwidth-file": {
-      type: "string",
-      describe: "Read the limit from this file, again whenever it changes",
-    },
+    ...bandwidthOptions(),
   },
   precheck: (request, helper) =>
     precheckInputVddk(checkOptions(request.args, request.options, helper.warning, request.log)),
-  setup: async (checked, request, helper) => {
-    const { sockets } = await setUpInputVddk(
+  setup: (checked, request, helper) =>
+    setUpInputVddk(
       {
         ...checkOptions(request.args, request.options, helper.warning, request.log),
-        workdir: request.workdir,
-        overlay: request.overlay,
-        verbose: request.verbose,
+        ...request.serving,
       },
       checked,
-    );
-    return sockets;
-  },
+    ),
 });

@@ -14,12 +14,7 @@ import type { MetadataIn } from "@split-v2v/metadata-schema";
 import { checkVddkRequest, type VcenterAccess, type VddkOptions } from "./mode.js";
 import { checkVddkLibdir, checkVddkPlugin, probeVddkFilters } from "./nbdkit-checks.js";
 import { vddkDiskPlan, vddkStandin, type BandwidthLimit, type VddkFilters } from "./nbdkit-vddk.js";
-import {
-  fetchDomainXml,
-  parseDomainXml,
-  serveDomain,
-  type ParsedDomain,
-} from "@split-v2v/libvirt-domain";
+import { fetchRemoteDomain, serveDomain, type ParsedDomain } from "@split-v2v/libvirt-domain";
 import { fetchThumbprint } from "./thumbprint.js";
 
 export interface InputVddkCheckOptions {
@@ -109,14 +104,11 @@ export async function precheckInputVddk(options: InputVddkCheckOptions): Promise
   if (request.options.libdir !== null) await checkVddkLibdir(request.options.libdir);
   const filters = await probeVddkFilters(options.bandwidth !== null);
 
-  const xml = await fetchDomainXml(request.access.uri, request.guest, {
+  // libvirt's ESX driver describes datastore files, never storage volumes.
+  const domain = await fetchRemoteDomain(request.access.uri, request.guest, {
     passwordFile: request.passwordFile,
-  });
-  const domain = await parseDomainXml(xml, {
-    label: `the libvirt XML of ‘${request.guest}’`,
-    // libvirt's ESX driver describes datastore files, never storage volumes.
-    readVolumeXml: null,
     warn: options.warn,
+    label: `the libvirt XML of ‘${request.guest}’`,
   });
   if (domain.vmware.moref === null) {
     throw new UserError(

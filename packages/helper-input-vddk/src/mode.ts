@@ -4,7 +4,7 @@
  * and the helper's precheck. Kept free of the helper's own modules, so that the supervisor reads
  * it without loading them.
  */
-import { UserError, type InputModeDescriptor } from "@split-v2v/common";
+import { UserError, bandwidthHelperArgs, type InputModeDescriptor } from "@split-v2v/common";
 
 /**
  * The `-io vddk-KEY=VALUE` keys (without "vddk-"): virt-v2v 2.2's eight, and newer virt-v2v's
@@ -216,8 +216,7 @@ export const inputVddkMode: InputModeDescriptor = {
       "-ip",
       checked.passwordFile,
       ...request.inputOptions.flatMap((option) => ["-io", option]),
-      ...(request.bandwidth ? ["--bandwidth", request.bandwidth] : []),
-      ...(request.bandwidthFile ? ["--bandwidth-file", request.bandwidthFile] : []),
+      ...bandwidthHelperArgs(request),
       "--",
       checked.guest,
     ];

@@ -19,7 +19,12 @@
  */
 import { access, constants } from "node:fs/promises";
 import path from "node:path";
-import type { InputDiskPlan, NbdkitSpec } from "@split-v2v/common";
+import {
+  rateParams,
+  type BandwidthLimit,
+  type InputDiskPlan,
+  type NbdkitSpec,
+} from "@split-v2v/common";
 import type { VcenterAccess, VddkOptions } from "./mode.js";
 
 /**
@@ -42,11 +47,8 @@ export interface VddkFilters {
   multiConn: boolean;
 }
 
-/** --bandwidth / --bandwidth-file: nbdkit's rate filter, rate-file re-read while the copy runs. */
-export interface BandwidthLimit {
-  rate: string | null;
-  rateFile: string | null;
-}
+/** --bandwidth / --bandwidth-file: common's, re-exported for this package's users. */
+export type { BandwidthLimit };
 
 export interface VddkDisk {
   access: VcenterAccess;
@@ -103,9 +105,7 @@ export function vddkDiskPlan(disk: VddkDisk): InputDiskPlan {
   if (disk.filters.blocksize) params.push(["minblock", "512"], ["maxdata", "2M"]);
   if (disk.filters.multiConn) params.push(["multi-conn-mode", "disable"]);
   const { bandwidth } = disk;
-  if (bandwidth !== null && bandwidth.rate !== null) params.push(["rate", bandwidth.rate]);
-  if (bandwidth !== null && bandwidth.rateFile !== null)
-    params.push(["rate-file", bandwidth.rateFile]);
+  params.push(...rateParams(bandwidth));
   // Last, as in virt-v2v: a file name, so that the password never shows in a process listing.
   params.push(["password", `+${path.resolve(disk.passwordFile)}`]);
 

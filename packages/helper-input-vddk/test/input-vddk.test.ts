@@ -7,6 +7,7 @@ import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import type { AddressInfo } from "node:net";
 import { execa } from "execa";
+import { nbdkitsMentioning } from "@split-v2v/helper-test-kit";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata } from "@split-v2v/metadata-schema";
 import { DOMAIN_XML_STANDIN_ENV, VDDK_STANDIN_ENV } from "../src/index.js";
@@ -25,13 +26,6 @@ function errorLine(stderr: string): string {
   return (
     stderr.split("\n").find((line) => line.startsWith("helper-v2v-input-vddk: error: ")) ?? stderr
   );
-}
-
-async function nbdkitsMentioning(needle: string): Promise<string[]> {
-  const result = await execa("pgrep", ["-a", "-f", needle], { reject: false });
-  return String(result.stdout)
-    .split("\n")
-    .filter((line) => line.includes("nbdkit") && !line.includes("pgrep"));
 }
 
 test("setup serves each datastore disk through the stand-in for VDDK, and no password shows anywhere", async (t) => {

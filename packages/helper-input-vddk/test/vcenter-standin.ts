@@ -8,9 +8,9 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
+import { runHelper, watchHelper, type HelperEvent } from "@split-v2v/helper-test-kit";
 import { DOMAIN_XML_STANDIN_ENV, VDDK_STANDIN_ENV } from "../src/index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -149,15 +149,12 @@ export function helperArgs(
 
 /** Runs `helper --precheck` to its end. */
 export async function precheck(args: readonly string[], env: NodeJS.ProcessEnv, workdir: string) {
-  return execa(process.execPath, [HELPER, "--precheck", "-v", workdir, ...args], {
-    env,
-    reject: false,
-  });
+  return runHelper(HELPER, ["--precheck", "-v", workdir, ...args], { env });
 }
 
 export interface ServingHelper {
   child: ResultPromise;
-  events: Array<Record<string, unknown>>;
+  events: HelperEvent[];
   /** The helper's stderr (its -v log), line by line. */
   log: string[];
   /** Whether it said ready (false: it exited first). */
@@ -175,16 +172,6 @@ export async function serve(
     buffer: false,
     reject: false,
   });
-  const log: string[] = [];
-  readline.createInterface({ input: child.stderr! }).on("line", (line) => log.push(line));
-  const events: Array<Record<string, unknown>> = [];
-  const ready = await new Promise<boolean>((resolve) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      if (event.event === "ready") resolve(true);
-    });
-    void child.then(() => resolve(false));
-  });
-  return { child, events, log, ready };
+  const { events, log, ready } = watchHelper(child);
+  return { child, events, log, ready: await ready };
 }

@@ -2,7 +2,7 @@
  * `-i vmx` as the supervisor's table sees it. Kept free of the helper's own modules, so that
  * the supervisor reads it without loading them.
  */
-import { UserError, type InputModeDescriptor } from "@split-v2v/common";
+import { UserError, bandwidthHelperArgs, type InputModeDescriptor } from "@split-v2v/common";
 
 /**
  * The checks of -i vmx's -it and --bandwidth, for the supervisor (the descriptor's helperArgs)
@@ -49,8 +49,7 @@ export const inputVmxMode: InputModeDescriptor = {
     return [
       ...(ssh ? ["-it", "ssh"] : []),
       ...(request.inputPassword ? ["-ip", request.inputPassword] : []),
-      ...(request.bandwidth ? ["--bandwidth", request.bandwidth] : []),
-      ...(request.bandwidthFile ? ["--bandwidth-file", request.bandwidthFile] : []),
+      ...bandwidthHelperArgs(request),
       "--",
       ...request.args,
     ];

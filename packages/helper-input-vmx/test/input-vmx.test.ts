@@ -1,49 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { NbdConnection } from "@split-v2v/libnbd";
+import { qemuIo, serve, serversMentioning, sha256 } from "@split-v2v/helper-test-kit";
 import { readMetadata } from "@split-v2v/metadata-schema";
 
 const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
 const MIB = 1024n * 1024n;
-
-async function sha256(file: string): Promise<string> {
-  return createHash("sha256")
-    .update(await readFile(file))
-    .digest("hex");
-}
-
-/** Runs the helper until it is ready; returns its process and its events. */
-async function serve(args: string[]) {
-  const child = execa(process.execPath, [helper, ...args], { buffer: false, reject: false });
-  const events: Array<Record<string, unknown>> = [];
-  await new Promise<void>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      if (event.event === "ready") resolve();
-    });
-    void child.then((result) => reject(new Error(`helper exited: ${String(result.exitCode)}`)));
-  });
-  return { child, events };
-}
-
-async function qemuIo(format: string, file: string, command: string): Promise<void> {
-  await execa("qemu-io", ["-f", format, "-c", command, file]);
-}
-
-async function serversMentioning(needle: string): Promise<string[]> {
-  const result = await execa("pgrep", ["-a", "-f", needle], { reject: false });
-  return String(result.stdout)
-    .split("\n")
-    .filter((line) => /qemu-nbd|nbdkit/.test(line) && !line.includes("pgrep"));
-}
 
 /** What VMware ESXi writes for a disk on VMFS: a text descriptor naming a raw -flat extent. */
 function esxiDescriptor(flatName: string, sectors: number): string {
@@ -145,7 +112,7 @@ test("a guest's disks (snapshot chain, ESXi descriptor in a subfolder, absolute 
   for (const file of sources) before.set(file, await sha256(file));
 
   const workdir = await mkdtemp(path.join(dir, "work-"));
-  const { child, events } = await serve([workdir, vmx]);
+  const { child, events } = await serve(helper, [workdir, vmx]);
   try {
     assert.deepEqual(events.at(-1), { event: "ready", sockets: ["in0", "in1", "in2"] });
     const metadata = await readMetadata("metadata.in", path.join(workdir, "metadata.in"));

@@ -8,14 +8,11 @@
 import { mkdir } from "node:fs/promises";
 import {
   UserError,
-  buildMetadataIn,
   checkPasswordFile,
   describeLibvirtInput,
   libvirtGuestArg,
   markerPath,
-  metadataInPath,
   parseLibvirtUri,
-  serveInputDisks,
   serverTmpDir,
   sshDiskPlan,
   sshUriOf,
@@ -24,8 +21,8 @@ import {
   type LibvirtUri,
   type SshAccess,
 } from "@split-v2v/common";
-import { fetchDomainXml, parseDomainXml, type DomainDisk } from "@split-v2v/libvirt-domain";
-import { writeMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
+import { fetchRemoteDomain, serveDomain, type DomainDisk } from "@split-v2v/libvirt-domain";
+import type { MetadataIn } from "@split-v2v/metadata-schema";
 
 export interface InputXenSshCheckOptions {
   /** The arguments after `-i libvirt`: the guest's name. */
@@ -111,13 +108,9 @@ export async function setUpInputXenSsh(
   if (options.overlay === false)
     throw new UserError("in-place mode does not work with Xen over SSH source");
   const found = checked ?? (await precheckInputXenSsh(options));
-  const xml = await fetchDomainXml(found.uri.uri, found.guest, {
-    passwordFile: options.passwordFile,
-  });
   // A Xen host's guests name files and block devices, not storage pool volumes.
-  const domain = await parseDomainXml(xml, {
-    label: `-i libvirt -ic ${found.uri.uri} ${found.guest}`,
-    readVolumeXml: null,
+  const domain = await fetchRemoteDomain(found.uri.uri, found.guest, {
+    passwordFile: options.passwordFile,
     warn: options.warn,
   });
   const marker = markerPath(options.workdir, "convert");
@@ -126,24 +119,16 @@ export async function setUpInputXenSsh(
     xenSshDiskPlan(disk, found.sshAccess, marker, options.bandwidth),
   );
   await mkdir(serverTmpDir(options.workdir), { recursive: true, mode: 0o700 });
-  const served = await serveInputDisks(options.workdir, plans, {
-    overlay: true,
-    verbose: options.verbose,
-    log: options.log,
-  });
-  const metadata = buildMetadataIn({
+  return serveDomain(domain, {
     mode: "libvirt",
     description: describeLibvirtInput(found.uri.uri, options.args),
-    source: { hypervisor: "xen", ...domain.source },
-    disks: domain.disks.map((disk, index) => ({
-      served: served[index]!,
-      id: index,
-      controller: disk.controller,
-      // The file's own format as libvirt names it; nbdkit serves its bytes as they are.
-      format: disk.format ?? "raw",
-      location: sshUriOf(found.sshAccess, disk.source.kind === "file" ? disk.source.path : ""),
-    })),
+    workdir: options.workdir,
+    verbose: options.verbose,
+    log: options.log,
+    planDisk: (_disk, index) => plans[index]!,
+    // The file's own format as libvirt names it; nbdkit serves its bytes as they are.
+    diskFormat: (disk) => disk.format ?? "raw",
+    diskLocation: (disk) =>
+      sshUriOf(found.sshAccess, disk.source.kind === "file" ? disk.source.path : ""),
   });
-  await writeMetadata("metadata.in", metadataInPath(options.workdir), metadata);
-  return { sockets: served.map((disk) => disk.socket), metadata };
 }

@@ -10,10 +10,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { inputDiskServerSpec, serverArgv } from "@split-v2v/common";
+import { readAll, untilReady } from "@split-v2v/helper-test-kit";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata } from "@split-v2v/metadata-schema";
 import { SSH_PASSWORD, sharedSshHost, type SshHost } from "@split-v2v/test-sshd";
@@ -65,14 +65,6 @@ async function standinXml(name: string, disks: string): Promise<string> {
   return file;
 }
 
-async function readAll(connection: NbdConnection): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const size = Number(connection.size);
-  for (let offset = 0; offset < size; offset += 1024 * 1024)
-    chunks.push(await connection.pread(BigInt(offset), Math.min(1024 * 1024, size - offset)));
-  return Buffer.concat(chunks);
-}
-
 /** Runs the helper in the sshd's namespace until ready, reads in0 back, then stops it. */
 async function serveAndRead(
   host: SshHost,
@@ -106,21 +98,12 @@ async function serveAndRead(
     ],
     { agent: options.agent, env: { SPLIT_V2V_STANDIN_DOMAIN_XML: xml } },
   );
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   try {
-    await new Promise<void>((resolve, reject) => {
-      readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-        if ((JSON.parse(line) as { event: string }).event === "ready") resolve();
-      });
-      void child.then((result) =>
-        reject(new Error(`helper exited: ${String(result.exitCode)}\n${stderr}`)),
-      );
-    });
+    const { log } = await untilReady(child);
     const processes = String((await execa("ps", ["-eo", "args"])).stdout);
     const connection = await NbdConnection.connectUnix(path.join(workdir, "in0"));
     try {
-      return { served: await readAll(connection), stderr, processes, workdir };
+      return { served: await readAll(connection), stderr: log.join("\n"), processes, workdir };
     } finally {
       connection.close();
     }

@@ -11,7 +11,7 @@
  *                             with cow-on-read on the work dir's convert marker (2.2's
  *                             Nbdkit_curl.create_curl, input/nbdkit_curl.ml)
  */
-import type { InputDiskPlan } from "@split-v2v/common";
+import { localDiskPlan, type InputDiskPlan } from "@split-v2v/common";
 import type { DomainDisk } from "./domain-xml.js";
 
 /** The optional nbdkit filters virt-v2v adds to a curl disk when they exist, inner first. */
@@ -67,21 +67,9 @@ export function domainDiskPlan(disk: DomainDisk, options: DomainDiskPlanOptions)
     }
     case "file":
     case "block":
-      if (disk.format === "raw") {
-        return {
-          server: {
-            kind: "nbdkit",
-            plugin: "file",
-            filters: [],
-            params: [
-              ["file", source.path],
-              ["cache", "none"],
-            ],
-          },
-        };
-      }
-      // qemu's decoders for every other format; null lets qemu probe, as 2.2 does.
-      return { server: { kind: "qemu-nbd", file: source.path, format: disk.format } };
+      // Raw: nbdkit's file plugin; qemu's decoders for every other format (null lets qemu
+      // probe, as 2.2 does).
+      return localDiskPlan(source.path, disk.format);
   }
 }
 

@@ -20,7 +20,7 @@ import {
   findPool,
   findVolume,
 } from "@split-v2v/libvirt";
-import type { VolumeXmlReader } from "./domain-xml.js";
+import { parseDomainXml, type ParsedDomain, type VolumeXmlReader } from "./domain-xml.js";
 
 /** Tests only: the file whose domain XML a remote -ic connection is taken to give. */
 export const DOMAIN_XML_STANDIN_ENV = "SPLIT_V2V_STANDIN_DOMAIN_XML";
@@ -100,4 +100,22 @@ export async function fetchDomainXml(
   } finally {
     connection.close();
   }
+}
+
+/**
+ * A remote mode's guest (vCenter, ESXi, Xen over SSH): its domain XML fetched (fetchDomainXml)
+ * and parsed. The remote drivers name every disk as a file, never a storage pool volume, so
+ * none is looked up. `label` names the XML in parse errors (default: the -i libvirt command line).
+ */
+export async function fetchRemoteDomain(
+  uri: string,
+  guest: string,
+  options: { passwordFile: string | null; warn: (text: string) => void; label?: string },
+): Promise<ParsedDomain> {
+  const xml = await fetchDomainXml(uri, guest, { passwordFile: options.passwordFile });
+  return parseDomainXml(xml, {
+    label: options.label ?? `-i libvirt -ic ${uri} ${guest}`,
+    readVolumeXml: null,
+    warn: options.warn,
+  });
 }

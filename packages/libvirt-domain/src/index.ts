@@ -22,6 +22,7 @@ export {
   DOMAIN_XML_STANDIN_ENV,
   domainXmlOf,
   fetchDomainXml,
+  fetchRemoteDomain,
   libvirtVolumeReader,
   openLibvirt,
 } from "./fetch.js";
