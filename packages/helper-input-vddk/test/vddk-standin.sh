@@ -70,7 +70,7 @@ case "$method" in
       bs=1M status=none
     ;;
   *)
-    # Not implemented: nbdkit's defaults (read-only, no extents).
+    # Every other method: nbdkit's defaults (read-only, no extents), as the stand-in needs no more.
     exit 2
     ;;
 esac
