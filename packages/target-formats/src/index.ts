@@ -8,6 +8,8 @@
  * - `libvirt-xml.ts`: the libvirt domain XML (`createLibvirtXml`), the osinfo table
  *   (`osinfoUrl`), the target's features (`targetFeaturesFor`), and one builder per section
  *   of the document, for formats that reuse part of it.
+ * - `ovf.ts`: the OVF document (`createOvf`) and the volume `.meta` files (`createMetaFiles`)
+ *   that -o rhv, -o vdsm and -o rhv-upload write for oVirt/RHV, byte for byte as 2.2 does.
  * - `uefi.ts`: the UEFI firmware (OVMF/AAVMF code and vars) installed on this host.
  * - `xml.ts`: a minimal XML element tree and its serialiser (escaping, two-space indent).
  */
@@ -36,5 +38,26 @@ export {
   type Machine,
   type VirtioModel,
 } from "./libvirt-xml.js";
+export {
+  createOvf,
+  createMetaFiles,
+  ovfOsType,
+  ovirtOsId,
+  ovfFlavourOf,
+  OVF_FLAVOURS,
+  OVF_GENERATED_BY,
+  type OvfFlavour,
+  type OvfDisk,
+  type OvfInput,
+} from "./ovf.js";
 export { findUefiFirmware, type UefiFirmware } from "./uefi.js";
-export { element, text, comment, serialiseDocument, type XmlElement, type XmlNode } from "./xml.js";
+export {
+  element,
+  text,
+  comment,
+  serialiseDocument,
+  type SerialiseOptions,
+  type XmlElement,
+  type XmlEscaping,
+  type XmlNode,
+} from "./xml.js";

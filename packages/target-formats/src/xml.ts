@@ -29,22 +29,45 @@ function escapeText(value: string): string {
   return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-function escapeAttribute(value: string): string {
-  return escapeText(value).replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+/**
+ * How characters are escaped. "default": attribute values escape both quote characters, and a
+ * comment only loses "--" (not allowed inside one). "virt-v2v": exactly as virt-v2v's DOM
+ * module writes them, for documents that must match its output byte for byte (the OVF): an
+ * attribute value escapes & ' < > but leaves " alone (legal inside single quotes), and a
+ * comment is escaped like element text.
+ */
+export type XmlEscaping = "default" | "virt-v2v";
+
+export interface SerialiseOptions {
+  escaping?: XmlEscaping;
 }
 
-function serialiseNode(node: XmlNode, indent: string, lines: string[]): void {
+function escapeAttribute(value: string, escaping: XmlEscaping): string {
+  const escaped = escapeText(value).replace(/'/g, "&apos;");
+  return escaping === "virt-v2v" ? escaped : escaped.replace(/"/g, "&quot;");
+}
+
+function escapeComment(value: string, escaping: XmlEscaping): string {
+  // "--" is not allowed inside an XML comment.
+  return escaping === "virt-v2v" ? escapeText(value) : value.replace(/--/g, "- -");
+}
+
+function serialiseNode(
+  node: XmlNode,
+  indent: string,
+  lines: string[],
+  escaping: XmlEscaping,
+): void {
   if ("text" in node) {
     lines.push(indent + escapeText(node.text));
     return;
   }
   if ("comment" in node) {
-    // "--" is not allowed inside an XML comment.
-    lines.push(`${indent}<!-- ${node.comment.replace(/--/g, "- -")} -->`);
+    lines.push(`${indent}<!-- ${escapeComment(node.comment, escaping)} -->`);
     return;
   }
   const attributes = node.attributes
-    .map(([key, value]) => ` ${key}='${escapeAttribute(value)}'`)
+    .map(([key, value]) => ` ${key}='${escapeAttribute(value, escaping)}'`)
     .join("");
   if (node.children.length === 0) {
     lines.push(`${indent}<${node.name}${attributes}/>`);
@@ -54,13 +77,13 @@ function serialiseNode(node: XmlNode, indent: string, lines: string[]): void {
     );
   } else {
     lines.push(`${indent}<${node.name}${attributes}>`);
-    for (const child of node.children) serialiseNode(child, indent + "  ", lines);
+    for (const child of node.children) serialiseNode(child, indent + "  ", lines, escaping);
     lines.push(`${indent}</${node.name}>`);
   }
 }
 
-export function serialiseDocument(root: XmlElement): string {
+export function serialiseDocument(root: XmlElement, options: SerialiseOptions = {}): string {
   const lines = ["<?xml version='1.0' encoding='utf-8'?>"];
-  serialiseNode(root, "", lines);
+  serialiseNode(root, "", lines, options.escaping ?? "default");
   return lines.join("\n") + "\n";
 }

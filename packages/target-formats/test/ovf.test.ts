@@ -1,0 +1,976 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execa } from "execa";
+import { UserError } from "@split-v2v/common";
+import type { MetadataIn, MetadataOut } from "@split-v2v/metadata-schema";
+import {
+  createMetaFiles,
+  createOvf,
+  ovfFlavourOf,
+  ovfOsType,
+  ovirtOsId,
+  OVF_FLAVOURS,
+  OVF_GENERATED_BY,
+  type OvfInput,
+} from "../src/index.js";
+
+/** UUIDs in the order createOvf asks for them: …0001, …0002, … */
+function counterUuids(): () => string {
+  let next = 0;
+  return () => `00000000-0000-4000-8000-${String(++next).padStart(12, "0")}`;
+}
+
+const NOW = new Date(Date.UTC(2024, 2, 5, 9, 7, 3));
+const SD = "12345678-1234-1234-1234-123456789abc";
+const IMAGE = "a1b2c3d4-0000-4000-8000-0000000000bb";
+const VOLUME = "b2c3d4e5-0000-4000-8000-0000000000cc";
+const VM = "c3d4e5f6-0000-4000-8000-0000000000aa";
+
+/** Like upstream's phony Windows 7 test guest: 32-bit, 1 vCPU, 1 GiB, one 512 MiB disk, one NIC. */
+const windowsSource: MetadataIn["source"] = {
+  name: "windows",
+  hypervisor: "test",
+  genid: null,
+  memoryBytes: 1024 ** 3,
+  vcpus: 1,
+  cpuVendor: null,
+  cpuModel: null,
+  cpuTopology: null,
+  features: [],
+  firmware: "bios",
+  uefiSecureBoot: false,
+  display: null,
+  sound: null,
+  disks: [{ id: 0, socket: "in0", virtualSize: 512 * 1024 ** 2, controller: "ide" }],
+  removables: [],
+  nics: [{ mac: "00:11:22:33:44:55", model: null, network: "default", networkType: "network" }],
+};
+
+const windowsInspection: MetadataOut["inspection"] = {
+  root: "/dev/sda2",
+  type: "windows",
+  distro: "windows",
+  osinfo: "win7",
+  arch: "i386",
+  majorVersion: 6,
+  minorVersion: 1,
+  packageFormat: "unknown",
+  packageManagement: "unknown",
+  productName: "Microsoft Windows 7 Phony Edition",
+  productVariant: "Client",
+  hostname: "",
+  mountpoints: [],
+  firmware: { type: "bios", espDevices: [] },
+  windows: null,
+};
+
+const virtioGuestcaps: MetadataOut["guestcaps"] = {
+  blockBus: "virtio-blk",
+  netBus: "virtio-net",
+  virtioRng: true,
+  virtioBalloon: true,
+  isaPvpanic: true,
+  virtioSocket: false,
+  machine: "q35",
+  arch: "x86_64",
+  acpi: true,
+  virtio10: true,
+  defaultCpu: true,
+};
+
+function convertedFor(
+  source: MetadataIn["source"],
+  inspection: MetadataOut["inspection"],
+  guestcaps: MetadataOut["guestcaps"],
+  firmware: "bios" | "uefi",
+): MetadataOut {
+  return {
+    schemaVersion: 1,
+    kind: "metadata.out",
+    inspection,
+    guestcaps,
+    target: {
+      firmware,
+      buses: {
+        virtioBlk: source.disks.map((disk) => ({ disk: disk.id })),
+        ide: [],
+        scsi: [],
+        floppy: [],
+      },
+      nics: source.nics.map((nic) => ({ ...nic, targetModel: guestcaps.netBus })),
+    },
+    conversion: {
+      family: inspection.type === "windows" ? "windows" : "linux",
+      converter: inspection.type,
+      changes: [],
+      warnings: [],
+    },
+  };
+}
+
+const windowsInput: OvfInput = {
+  source: windowsSource,
+  converted: convertedFor(windowsSource, windowsInspection, virtioGuestcaps, "bios"),
+  outputName: "windows",
+  outputFormat: "raw",
+  outputAllocation: "sparse",
+  storageDomainUuid: SD,
+  vmUuid: VM,
+  disks: [
+    { imageUuid: IMAGE, volumeUuid: VOLUME, virtualSize: 512 * 1024 ** 2, actualSize: 13631488 },
+  ],
+  flavour: "rhvexp",
+  now: NOW,
+};
+
+async function assertWellFormed(xml: string): Promise<void> {
+  const result = await execa("xmllint", ["--noout", "-"], { input: xml, reject: false });
+  assert.equal(result.exitCode, 0, `${String(result.stderr)}\n${xml}`);
+}
+
+/** The `<Disk …/>`, `<File …/>`, … elements of a document, as the attribute lists they carry. */
+function attributesOf(xml: string, name: string): Array<Record<string, string>> {
+  return [...xml.matchAll(new RegExp(`<${name} ([^>]*?)/?>`, "g"))].map((match) =>
+    Object.fromEntries([...match[1]!.matchAll(/([\w:-]+)='([^']*)'/g)].map((a) => [a[1], a[2]])),
+  );
+}
+
+/** The bodies of the hardware `<Item>`s whose `<Type>` is `type` (disk, interface, video…). */
+function itemsOfType(xml: string, type: string): string[] {
+  return [...xml.matchAll(/<Item>\n([\s\S]*?)\n\s*<\/Item>/g)]
+    .map((match) => match[1]!)
+    .filter((item) => item.includes(`<Type>${type}</Type>`));
+}
+
+// The Export Storage Domain document (-o rhv, -o vdsm's default), element for element as 2.2
+// writes it for this guest: sizes in whole GiB rounded up with the allocated bytes on <File>,
+// the image/volume path as the file reference, the volume UUID as the disk id.
+const WINDOWS_RHVEXP = `<?xml version='1.0' encoding='utf-8'?>
+<ovf:Envelope xmlns:rasd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData' xmlns:vssd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' xmlns:ovf='http://schemas.dmtf.org/ovf/envelope/1/' xmlns:ovirt='http://www.ovirt.org/ovf' ovf:version='0.9'>
+  <!-- generated by virt-v2v 2.2.0-split-v2v -->
+  <References>
+    <File ovf:href='${IMAGE}/${VOLUME}' ovf:id='${VOLUME}' ovf:description='generated by virt-v2v 2.2.0-split-v2v' ovf:size='13631488'/>
+  </References>
+  <Section xsi:type='ovf:NetworkSection_Type'>
+    <Info>List of networks</Info>
+    <Network ovf:name='default'/>
+  </Section>
+  <Section xsi:type='ovf:DiskSection_Type'>
+    <Info>List of Virtual Disks</Info>
+    <Disk ovf:diskId='${VOLUME}' ovf:size='1' ovf:capacity='536870912' ovf:fileRef='${IMAGE}/${VOLUME}' ovf:parentRef='' ovf:vm_snapshot_id='00000000-0000-4000-8000-000000000004' ovf:volume-format='RAW' ovf:volume-type='Sparse' ovf:format='http://en.wikipedia.org/wiki/Byte' ovf:disk-interface='VirtIO' ovf:disk-type='System' ovf:boot='True' ovf:actual_size='1'/>
+  </Section>
+  <Content ovf:id='out' xsi:type='ovf:VirtualSystem_Type'>
+    <Name>windows</Name>
+    <TemplateId>00000000-0000-0000-0000-000000000000</TemplateId>
+    <TemplateName>Blank</TemplateName>
+    <Description>generated by virt-v2v 2.2.0-split-v2v</Description>
+    <Domain/>
+    <CreationDate>2024/03/05 09:07:03</CreationDate>
+    <IsInitilized>True</IsInitilized>
+    <IsAutoSuspend>False</IsAutoSuspend>
+    <TimeZone/>
+    <IsStateless>False</IsStateless>
+    <VmType>0</VmType>
+    <DefaultDisplayType>2</DefaultDisplayType>
+    <BiosType>1</BiosType>
+    <Section ovf:id='${VM}' ovf:required='false' xsi:type='ovf:OperatingSystemSection_Type'>
+      <Info>Microsoft Windows 7 Phony Edition</Info>
+      <Description>Windows7</Description>
+    </Section>
+    <Section xsi:type='ovf:VirtualHardwareSection_Type'>
+      <Info>1 CPU, 1024 Memory</Info>
+      <Item>
+        <rasd:Caption>1 virtual cpu</rasd:Caption>
+        <rasd:Description>Number of virtual CPU</rasd:Description>
+        <rasd:InstanceId>1</rasd:InstanceId>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:num_of_sockets>1</rasd:num_of_sockets>
+        <rasd:cpu_per_socket>1</rasd:cpu_per_socket>
+      </Item>
+      <Item>
+        <rasd:Caption>1024 MB of memory</rasd:Caption>
+        <rasd:Description>Memory Size</rasd:Description>
+        <rasd:InstanceId>2</rasd:InstanceId>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:AllocationUnits>MegaBytes</rasd:AllocationUnits>
+        <rasd:VirtualQuantity>1024</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:Caption>USB Controller</rasd:Caption>
+        <rasd:InstanceId>3</rasd:InstanceId>
+        <rasd:ResourceType>23</rasd:ResourceType>
+        <rasd:UsbPolicy>Disabled</rasd:UsbPolicy>
+      </Item>
+      <Item>
+        <rasd:Caption>Graphical Controller</rasd:Caption>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000001</rasd:InstanceId>
+        <rasd:ResourceType>20</rasd:ResourceType>
+        <Type>video</Type>
+        <rasd:VirtualQuantity>1</rasd:VirtualQuantity>
+        <Device>vga</Device>
+      </Item>
+      <Item>
+        <rasd:Caption>RNG Device</rasd:Caption>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000002</rasd:InstanceId>
+        <rasd:ResourceType>0</rasd:ResourceType>
+        <Type>rng</Type>
+        <Device>virtio</Device>
+        <SpecParams>
+          <source>urandom</source>
+        </SpecParams>
+      </Item>
+      <Item>
+        <rasd:Caption>Memory Ballooning Device</rasd:Caption>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000003</rasd:InstanceId>
+        <rasd:ResourceType>0</rasd:ResourceType>
+        <Type>balloon</Type>
+        <Device>memballoon</Device>
+        <SpecParams>
+          <model>virtio</model>
+        </SpecParams>
+      </Item>
+      <Item>
+        <rasd:Caption>Drive 1</rasd:Caption>
+        <rasd:InstanceId>${VOLUME}</rasd:InstanceId>
+        <rasd:ResourceType>17</rasd:ResourceType>
+        <Type>disk</Type>
+        <rasd:HostResource>${IMAGE}/${VOLUME}</rasd:HostResource>
+        <rasd:Parent>00000000-0000-0000-0000-000000000000</rasd:Parent>
+        <rasd:Template>00000000-0000-0000-0000-000000000000</rasd:Template>
+        <rasd:ApplicationList/>
+        <rasd:StorageId>${SD}</rasd:StorageId>
+        <rasd:StoragePoolId>00000000-0000-0000-0000-000000000000</rasd:StoragePoolId>
+        <rasd:CreationDate>2024/03/05 09:07:03</rasd:CreationDate>
+        <rasd:LastModified>2024/03/05 09:07:03</rasd:LastModified>
+        <rasd:last_modified_date>2024/03/05 09:07:03</rasd:last_modified_date>
+        <BootOrder>1</BootOrder>
+      </Item>
+      <Item>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000005</rasd:InstanceId>
+        <rasd:Caption>Ethernet adapter on default</rasd:Caption>
+        <rasd:ResourceType>10</rasd:ResourceType>
+        <rasd:ResourceSubType>3</rasd:ResourceSubType>
+        <Type>interface</Type>
+        <rasd:Connection>default</rasd:Connection>
+        <rasd:Name>eth0</rasd:Name>
+        <rasd:MACAddress>00:11:22:33:44:55</rasd:MACAddress>
+      </Item>
+    </Section>
+  </Content>
+</ovf:Envelope>
+`;
+
+// The oVirt API's document (-o rhv-upload, -o vdsm -oo vdsm-ovf-flavour=ovirt): sections named
+// as elements, the volume as the file reference, the image as the disk id, oVirt's numeric OS
+// id, video as 32768, and no sizes oVirt would have to read from the storage.
+const WINDOWS_OVIRT_QCOW2 = `<?xml version='1.0' encoding='utf-8'?>
+<ovf:Envelope xmlns:rasd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData' xmlns:vssd='http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' xmlns:ovf='http://schemas.dmtf.org/ovf/envelope/1/' xmlns:ovirt='http://www.ovirt.org/ovf' ovf:version='0.9'>
+  <!-- generated by virt-v2v 2.2.0-split-v2v -->
+  <References>
+    <File ovf:href='${VOLUME}' ovf:id='${VOLUME}' ovf:description='generated by virt-v2v 2.2.0-split-v2v'/>
+  </References>
+  <NetworkSection>
+    <Info>List of networks</Info>
+    <Network ovf:name='default'/>
+  </NetworkSection>
+  <DiskSection>
+    <Info>List of Virtual Disks</Info>
+    <Disk ovf:diskId='${IMAGE}' ovf:size='1' ovf:capacity='536870912' ovf:fileRef='${VOLUME}' ovf:parentRef='' ovf:vm_snapshot_id='00000000-0000-4000-8000-000000000004' ovf:volume-format='COW' ovf:volume-type='Sparse' ovf:format='http://en.wikipedia.org/wiki/Byte' ovf:disk-interface='VirtIO' ovf:disk-type='System' ovf:boot='True'/>
+  </DiskSection>
+  <VirtualSystem ovf:id='${VM}'>
+    <Name>windows</Name>
+    <TemplateId>00000000-0000-0000-0000-000000000000</TemplateId>
+    <TemplateName>Blank</TemplateName>
+    <Description>generated by virt-v2v 2.2.0-split-v2v</Description>
+    <Domain/>
+    <CreationDate>2024/03/05 09:07:03</CreationDate>
+    <IsInitilized>True</IsInitilized>
+    <IsAutoSuspend>False</IsAutoSuspend>
+    <TimeZone/>
+    <IsStateless>False</IsStateless>
+    <VmType>0</VmType>
+    <DefaultDisplayType>2</DefaultDisplayType>
+    <BiosType>1</BiosType>
+    <OperatingSystemSection ovf:id='${VM}' ovf:required='false' ovirt:id='11'>
+      <Info>Microsoft Windows 7 Phony Edition</Info>
+      <Description>Windows7</Description>
+    </OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>1 CPU, 1024 Memory</Info>
+      <Item>
+        <rasd:Caption>1 virtual cpu</rasd:Caption>
+        <rasd:Description>Number of virtual CPU</rasd:Description>
+        <rasd:InstanceId>1</rasd:InstanceId>
+        <rasd:ResourceType>3</rasd:ResourceType>
+        <rasd:num_of_sockets>1</rasd:num_of_sockets>
+        <rasd:cpu_per_socket>1</rasd:cpu_per_socket>
+      </Item>
+      <Item>
+        <rasd:Caption>1024 MB of memory</rasd:Caption>
+        <rasd:Description>Memory Size</rasd:Description>
+        <rasd:InstanceId>2</rasd:InstanceId>
+        <rasd:ResourceType>4</rasd:ResourceType>
+        <rasd:AllocationUnits>MegaBytes</rasd:AllocationUnits>
+        <rasd:VirtualQuantity>1024</rasd:VirtualQuantity>
+      </Item>
+      <Item>
+        <rasd:Caption>USB Controller</rasd:Caption>
+        <rasd:InstanceId>3</rasd:InstanceId>
+        <rasd:ResourceType>23</rasd:ResourceType>
+        <rasd:UsbPolicy>Disabled</rasd:UsbPolicy>
+      </Item>
+      <Item>
+        <rasd:Caption>Graphical Controller</rasd:Caption>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000001</rasd:InstanceId>
+        <rasd:ResourceType>32768</rasd:ResourceType>
+        <Type>video</Type>
+        <rasd:VirtualQuantity>1</rasd:VirtualQuantity>
+        <Device>vga</Device>
+      </Item>
+      <Item>
+        <rasd:Caption>RNG Device</rasd:Caption>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000002</rasd:InstanceId>
+        <rasd:ResourceType>0</rasd:ResourceType>
+        <Type>rng</Type>
+        <Device>virtio</Device>
+        <SpecParams>
+          <source>urandom</source>
+        </SpecParams>
+      </Item>
+      <Item>
+        <rasd:Caption>Memory Ballooning Device</rasd:Caption>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000003</rasd:InstanceId>
+        <rasd:ResourceType>0</rasd:ResourceType>
+        <Type>balloon</Type>
+        <Device>memballoon</Device>
+        <SpecParams>
+          <model>virtio</model>
+        </SpecParams>
+      </Item>
+      <Item>
+        <rasd:Caption>Drive 1</rasd:Caption>
+        <rasd:InstanceId>${VOLUME}</rasd:InstanceId>
+        <rasd:ResourceType>17</rasd:ResourceType>
+        <Type>disk</Type>
+        <rasd:HostResource>${VOLUME}</rasd:HostResource>
+        <rasd:Parent>00000000-0000-0000-0000-000000000000</rasd:Parent>
+        <rasd:Template>00000000-0000-0000-0000-000000000000</rasd:Template>
+        <rasd:ApplicationList/>
+        <rasd:StorageId>${SD}</rasd:StorageId>
+        <rasd:StoragePoolId>00000000-0000-0000-0000-000000000000</rasd:StoragePoolId>
+        <rasd:CreationDate>2024/03/05 09:07:03</rasd:CreationDate>
+        <rasd:LastModified>2024/03/05 09:07:03</rasd:LastModified>
+        <rasd:last_modified_date>2024/03/05 09:07:03</rasd:last_modified_date>
+        <BootOrder>1</BootOrder>
+      </Item>
+      <Item>
+        <rasd:InstanceId>00000000-0000-4000-8000-000000000005</rasd:InstanceId>
+        <rasd:Caption>Ethernet adapter on default</rasd:Caption>
+        <rasd:ResourceType>10</rasd:ResourceType>
+        <rasd:ResourceSubType>3</rasd:ResourceSubType>
+        <Type>interface</Type>
+        <rasd:Connection>default</rasd:Connection>
+        <rasd:Name>eth0</rasd:Name>
+        <rasd:MACAddress>00:11:22:33:44:55</rasd:MACAddress>
+      </Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</ovf:Envelope>
+`;
+
+test("Windows 7, raw sparse, Export Storage Domain flavour: virt-v2v 2.2's document", async () => {
+  const warnings: string[] = [];
+  const ovf = createOvf({
+    ...windowsInput,
+    newUuid: counterUuids(),
+    warn: (line) => warnings.push(line),
+  });
+  assert.equal(ovf, WINDOWS_RHVEXP);
+  assert.deepEqual(warnings, []);
+  await assertWellFormed(ovf);
+});
+
+test("the same guest as qcow2 in the ovirt flavour, sizes not wanted", async () => {
+  const ovf = createOvf({
+    ...windowsInput,
+    outputFormat: "qcow2",
+    flavour: "ovirt",
+    disks: [{ ...windowsInput.disks[0]!, actualSize: null }],
+    newUuid: counterUuids(),
+  });
+  assert.equal(ovf, WINDOWS_OVIRT_QCOW2);
+  await assertWellFormed(ovf);
+});
+
+test("the comment and description lose only one word to upstream's normalisation", () => {
+  // Upstream's tests: sed 's/\(\<generated by virt-v2v\) [^ <'"]*/\1/'
+  assert.equal(
+    OVF_GENERATED_BY.replace(/(generated by virt-v2v) [^ <'"]*/, "$1"),
+    "generated by virt-v2v",
+  );
+});
+
+const rhelSource: MetadataIn["source"] = {
+  name: "rhel9",
+  hypervisor: "vmware",
+  genid: null,
+  memoryBytes: 6 * 1024 ** 3 + 512 * 1024,
+  vcpus: 8,
+  cpuVendor: "Intel",
+  cpuModel: "Skylake-Client",
+  cpuTopology: { sockets: 2, cores: 2, threads: 2 },
+  features: ["acpi", "apic"],
+  firmware: "uefi",
+  uefiSecureBoot: false,
+  display: {
+    type: "spice",
+    keymap: null,
+    password: "secret",
+    listen: { kind: "none" },
+    port: null,
+  },
+  sound: "ich9",
+  disks: [
+    { id: 0, socket: "in0", virtualSize: 10 * 1024 ** 3, controller: "scsi" },
+    { id: 1, socket: "in1", virtualSize: 3 * 1024 ** 3 + 512, controller: "scsi" },
+  ],
+  removables: [{ type: "cdrom", controller: "ide", slot: 0 }],
+  nics: [
+    { mac: "00:50:56:aa:bb:01", model: "vmxnet3", network: "ovirtmgmt", networkType: "network" },
+    { mac: null, model: "e1000", network: "storage", networkType: "bridge" },
+  ],
+};
+
+const rhelInspection: MetadataOut["inspection"] = {
+  ...windowsInspection,
+  type: "linux",
+  distro: "rhel",
+  osinfo: "rhel9.2",
+  arch: "x86_64",
+  majorVersion: 9,
+  minorVersion: 2,
+  packageFormat: "rpm",
+  packageManagement: "dnf",
+  productName: "Red Hat Enterprise Linux 9.2 (Plow)",
+  productVariant: "unknown",
+  firmware: { type: "uefi", espDevices: ["/dev/sda1"] },
+};
+
+function rhelInput(overrides: Partial<OvfInput> = {}): OvfInput {
+  return {
+    source: rhelSource,
+    converted: convertedFor(rhelSource, rhelInspection, virtioGuestcaps, "uefi"),
+    outputName: "rhel9-converted",
+    outputFormat: "raw",
+    outputAllocation: "preallocated",
+    storageDomainUuid: SD,
+    vmUuid: VM,
+    disks: [
+      {
+        imageUuid: "11111111-1111-4111-8111-111111111111",
+        volumeUuid: "22222222-2222-4222-8222-222222222222",
+        virtualSize: 10 * 1024 ** 3,
+        actualSize: 1288490189, // 1.2 GiB
+      },
+      {
+        imageUuid: "33333333-3333-4333-8333-333333333333",
+        volumeUuid: "44444444-4444-4444-8444-444444444444",
+        virtualSize: 3 * 1024 ** 3 + 512,
+        actualSize: 0,
+      },
+    ],
+    flavour: "rhvexp",
+    newUuid: counterUuids(),
+    now: NOW,
+    ...overrides,
+  };
+}
+
+test("a RHEL 9 guest with two disks, UEFI, two NICs: what oVirt reads", async () => {
+  const warnings: string[] = [];
+  const ovf = createOvf(rhelInput({ warn: (line) => warnings.push(line) }));
+  await assertWellFormed(ovf);
+
+  // Disks: whole GiB rounded up, capacity in bytes, allocated bytes on the file.
+  assert.deepEqual(
+    attributesOf(ovf, "File").map((file) => [file["ovf:href"], file["ovf:size"]]),
+    [
+      ["11111111-1111-4111-8111-111111111111/22222222-2222-4222-8222-222222222222", "1288490189"],
+      ["33333333-3333-4333-8333-333333333333/44444444-4444-4444-8444-444444444444", "0"],
+    ],
+  );
+  const disks = attributesOf(ovf, "Disk");
+  assert.deepEqual(
+    disks.map((disk) => [
+      disk["ovf:diskId"],
+      disk["ovf:size"],
+      disk["ovf:capacity"],
+      disk["ovf:actual_size"],
+      disk["ovf:volume-format"],
+      disk["ovf:volume-type"],
+      disk["ovf:disk-interface"],
+      disk["ovf:boot"],
+    ]),
+    [
+      [
+        "22222222-2222-4222-8222-222222222222",
+        "10",
+        "10737418240",
+        "2",
+        "RAW",
+        "Preallocated",
+        "VirtIO",
+        "True",
+      ],
+      [
+        "44444444-4444-4444-8444-444444444444",
+        "4",
+        "3221225984",
+        "0",
+        "RAW",
+        "Preallocated",
+        "VirtIO",
+        "False",
+      ],
+    ],
+  );
+  const drives = itemsOfType(ovf, "disk");
+  assert.equal(drives.length, 2);
+  assert.match(drives[0]!, /<rasd:Caption>Drive 1<\/rasd:Caption>/);
+  assert.match(drives[0]!, /<BootOrder>1<\/BootOrder>/);
+  assert.match(drives[1]!, /<rasd:Caption>Drive 2<\/rasd:Caption>/);
+  assert.doesNotMatch(drives[1]!, /BootOrder/, "only the first disk boots");
+  assert.match(drives[1]!, new RegExp(`<rasd:StorageId>${SD}</rasd:StorageId>`));
+
+  // NICs: one network per NIC, virtio (3), the MAC only where the source had one.
+  assert.deepEqual(
+    attributesOf(ovf, "Network").map((network) => network["ovf:name"]),
+    ["ovirtmgmt", "storage"],
+  );
+  const nics = itemsOfType(ovf, "interface");
+  assert.equal(nics.length, 2);
+  assert.match(nics[0]!, /<rasd:ResourceSubType>3<\/rasd:ResourceSubType>/);
+  assert.match(
+    nics[0]!,
+    /<rasd:Connection>ovirtmgmt<\/rasd:Connection>\s*<rasd:Name>eth0<\/rasd:Name>\s*<rasd:MACAddress>00:50:56:aa:bb:01</,
+  );
+  assert.match(
+    nics[1]!,
+    /<rasd:Connection>storage<\/rasd:Connection>\s*<rasd:Name>eth1<\/rasd:Name>$/,
+  );
+
+  // The guest: OS, memory in MiB (rounded down), CPU topology, q35 + UEFI, VMware origin.
+  assert.match(
+    ovf,
+    /<Info>Red Hat Enterprise Linux 9.2 \(Plow\)<\/Info>\s*<Description>rhel_9x64<\/Description>/,
+  );
+  assert.match(ovf, /<Info>8 CPU, 6144 Memory<\/Info>/);
+  assert.match(ovf, /<rasd:VirtualQuantity>6144<\/rasd:VirtualQuantity>/);
+  assert.match(
+    ovf,
+    /<rasd:num_of_sockets>2<\/rasd:num_of_sockets>\s*<rasd:cpu_per_socket>2<\/rasd:cpu_per_socket>\s*<rasd:threads_per_cpu>2<\/rasd:threads_per_cpu>/,
+  );
+  assert.match(
+    ovf,
+    /<VmType>1<\/VmType>\s*<DefaultDisplayType>2<\/DefaultDisplayType>\s*<BiosType>2<\/BiosType>\s*<CustomCpuName>Skylake-Client<\/CustomCpuName>\s*<Origin>1<\/Origin>/,
+  );
+  // The display: oVirt gets the one standard VGA whatever the source had (SPICE here), and no
+  // password; ich9 sound is dropped; removable media are not described.
+  assert.equal(itemsOfType(ovf, "video").length, 1);
+  assert.match(itemsOfType(ovf, "video")[0]!, /<Device>vga<\/Device>/);
+  assert.equal(itemsOfType(ovf, "sound").length, 0);
+  assert.doesNotMatch(ovf, /cdrom|secret/);
+  assert.deepEqual(warnings, [
+    "oVirt cannot emulate ‘ich9’ sound cards.  This sound card will be dropped from the output.",
+    "This guest required a password for connection to its display, but this is not supported by RHV.  Therefore the converted guest’s display will not require a separate password to connect.",
+  ]);
+});
+
+test("ovirt flavour: oVirt's numeric OS id, image as disk id, volume as file", async () => {
+  const ovf = createOvf(
+    rhelInput({
+      flavour: "ovirt",
+      outputFormat: "qcow2",
+      outputAllocation: "sparse",
+      needActualSizes: false,
+      disks: rhelInput().disks.map((disk) => ({ ...disk, actualSize: null })),
+    }),
+  );
+  await assertWellFormed(ovf);
+  // RHEL after 7 has an OS type name but oVirt's "other Linux" id, as in 2.2.
+  assert.match(ovf, /<OperatingSystemSection ovf:id='[^']+' ovf:required='false' ovirt:id='5'>/);
+  const disks = attributesOf(ovf, "Disk");
+  assert.deepEqual(
+    disks.map((disk) => [
+      disk["ovf:diskId"],
+      disk["ovf:fileRef"],
+      disk["ovf:volume-format"],
+      disk["ovf:volume-type"],
+    ]),
+    [
+      [
+        "11111111-1111-4111-8111-111111111111",
+        "22222222-2222-4222-8222-222222222222",
+        "COW",
+        "Sparse",
+      ],
+      [
+        "33333333-3333-4333-8333-333333333333",
+        "44444444-4444-4444-8444-444444444444",
+        "COW",
+        "Sparse",
+      ],
+    ],
+  );
+  assert.ok(disks.every((disk) => !("ovf:actual_size" in disk)));
+  assert.ok(attributesOf(ovf, "File").every((file) => !("ovf:size" in file)));
+});
+
+test("sizes wanted but not known: an empty actual_size, as oVirt requires the attribute", () => {
+  const ovf = createOvf(
+    rhelInput({
+      needActualSizes: true,
+      disks: rhelInput().disks.map((disk, index) => ({
+        ...disk,
+        actualSize: index === 0 ? null : disk.actualSize,
+      })),
+    }),
+  );
+  const disks = attributesOf(ovf, "Disk");
+  assert.deepEqual(
+    disks.map((disk) => disk["ovf:actual_size"]),
+    ["", "0"],
+  );
+  assert.deepEqual(
+    attributesOf(ovf, "File").map((file) => file["ovf:size"]),
+    [undefined, "0"],
+  );
+});
+
+test("bus, NIC model, sound card and machine/firmware follow the guest", async () => {
+  const cases = [
+    {
+      blockBus: "ide",
+      netBus: "e1000",
+      machine: "i440fx",
+      arch: "x86_64",
+      firmware: "bios",
+      bios: "0",
+      disk: "IDE",
+      nic: "2",
+    },
+    {
+      blockBus: "virtio-blk",
+      netBus: "rtl8139",
+      machine: "q35",
+      arch: "x86_64",
+      firmware: "bios",
+      bios: "1",
+      disk: "VirtIO",
+      nic: "1",
+    },
+    {
+      blockBus: "virtio-scsi",
+      netBus: "virtio-net",
+      machine: "q35",
+      arch: "x86_64",
+      firmware: "uefi",
+      bios: "2",
+      disk: "VirtIO_SCSI",
+      nic: "3",
+    },
+    // oVirt has no value for i440fx with UEFI: the cluster's default applies.
+    {
+      blockBus: "virtio-blk",
+      netBus: "virtio-net",
+      machine: "i440fx",
+      arch: "x86_64",
+      firmware: "uefi",
+      bios: null,
+      disk: "VirtIO",
+      nic: "3",
+    },
+    // Any other architecture is 0.
+    {
+      blockBus: "virtio-blk",
+      netBus: "virtio-net",
+      machine: "virt",
+      arch: "aarch64",
+      firmware: "uefi",
+      bios: "0",
+      disk: "VirtIO",
+      nic: "3",
+    },
+  ] as const;
+  for (const c of cases) {
+    const guestcaps = {
+      ...virtioGuestcaps,
+      blockBus: c.blockBus,
+      netBus: c.netBus,
+      machine: c.machine,
+      arch: c.arch,
+      virtioRng: false,
+      virtioBalloon: false,
+    };
+    const source = { ...rhelSource, sound: "ac97" as const, display: null };
+    const warnings: string[] = [];
+    const ovf = createOvf(
+      rhelInput({
+        source,
+        converted: convertedFor(source, rhelInspection, guestcaps, c.firmware),
+        warn: (line) => warnings.push(line),
+      }),
+    );
+    const label = JSON.stringify(c);
+    assert.ok(
+      attributesOf(ovf, "Disk").every((disk) => disk["ovf:disk-interface"] === c.disk),
+      label,
+    );
+    assert.ok(
+      itemsOfType(ovf, "interface").every((nic) =>
+        nic.includes(`<rasd:ResourceSubType>${c.nic}</rasd:ResourceSubType>`),
+      ),
+      label,
+    );
+    if (c.bios === null) assert.doesNotMatch(ovf, /<BiosType>/, label);
+    else assert.match(ovf, new RegExp(`<BiosType>${c.bios}</BiosType>`), label);
+    assert.doesNotMatch(ovf, /RNG Device|Memory Ballooning Device/, label);
+    assert.match(itemsOfType(ovf, "sound")[0] ?? "", /<Device>ac97<\/Device>/, label);
+    assert.deepEqual(warnings, [], label);
+  }
+});
+
+test("a CPU without topology is one socket of every vCPU; an unknown hypervisor has no Origin", () => {
+  const source = { ...rhelSource, cpuTopology: null, hypervisor: "unknownhv", cpuModel: null };
+  const ovf = createOvf(
+    rhelInput({ source, converted: convertedFor(source, rhelInspection, virtioGuestcaps, "uefi") }),
+  );
+  assert.match(
+    ovf,
+    /<rasd:num_of_sockets>1<\/rasd:num_of_sockets>\s*<rasd:cpu_per_socket>8<\/rasd:cpu_per_socket>\s*<\/Item>/,
+  );
+  assert.doesNotMatch(ovf, /<Origin>|<CustomCpuName>/);
+});
+
+test("names are escaped as virt-v2v's DOM escapes them, and the document stays well-formed", async () => {
+  const source = {
+    ...rhelSource,
+    nics: [
+      { mac: null, model: null, network: `it's "lab" & <co>`, networkType: "network" as const },
+    ],
+  };
+  const ovf = createOvf(
+    rhelInput({
+      source,
+      converted: convertedFor(source, rhelInspection, virtioGuestcaps, "uefi"),
+      outputName: "a<b&c",
+    }),
+  );
+  await assertWellFormed(ovf);
+  assert.match(ovf, /<Name>a&lt;b&amp;c<\/Name>/);
+  assert.match(ovf, /<Network ovf:name='it&apos;s "lab" &amp; &lt;co&gt;'\/>/);
+  assert.match(ovf, /<rasd:Connection>it's "lab" &amp; &lt;co&gt;<\/rasd:Connection>/);
+});
+
+test("an unknown OS is Unassigned (ovirt:id 0) with 2.2's warning, twice in the ovirt flavour", () => {
+  const inspection = {
+    ...rhelInspection,
+    type: "freebsd",
+    distro: "freebsd",
+    majorVersion: 13,
+    minorVersion: 1,
+    productName: "FreeBSD 13.1",
+  };
+  const warnings: string[] = [];
+  const ovf = createOvf(
+    rhelInput({
+      flavour: "ovirt",
+      converted: convertedFor(rhelSource, inspection, virtioGuestcaps, "uefi"),
+      source: { ...rhelSource, sound: null, display: null },
+      warn: (line) => warnings.push(line),
+    }),
+  );
+  assert.match(
+    ovf,
+    /ovirt:id='0'>\s*<Info>FreeBSD 13.1<\/Info>\s*<Description>Unassigned<\/Description>/,
+  );
+  const line = "unknown guest operating system: freebsd freebsd 13.1 x86_64 (FreeBSD 13.1)";
+  assert.deepEqual(warnings, [line, line]);
+});
+
+test("ovfOsType and ovirtOsId follow virt-v2v 2.2's tables", () => {
+  type Guest = Partial<MetadataOut["inspection"]>;
+  const linux = (distro: string, major: number, minor: number, arch = "x86_64"): Guest => ({
+    type: "linux",
+    distro,
+    majorVersion: major,
+    minorVersion: minor,
+    arch,
+  });
+  const windows = (
+    major: number,
+    minor: number,
+    arch: string,
+    variant: string,
+    extra: Guest = {},
+  ): Guest => ({
+    type: "windows",
+    distro: "windows",
+    majorVersion: major,
+    minorVersion: minor,
+    arch,
+    productVariant: variant,
+    productName: "Windows",
+    ...extra,
+  });
+  const table: Array<[Guest, string, number]> = [
+    [linux("rhel", 5, 11, "i386"), "RHEL5", 7],
+    [linux("centos", 6, 10), "RHEL6x64", 19],
+    [linux("rhel", 7, 9), "rhel_7x64", 24],
+    [linux("rhel", 9, 2), "rhel_9x64", 5],
+    [linux("rhel", 6, 10, "ppc64le"), "rhel_6_9_plus_ppc64", 1007],
+    [linux("rhel", 7, 9, "s390x"), "rhel_7_s390x", 2003],
+    [linux("sles", 15, 4), "sles_11", 1193],
+    [linux("debian", 12, 0), "debian_7", 1300],
+    [linux("debian", 6, 0), "OtherLinux", 5],
+    [linux("ubuntu", 22, 4), "ubuntu_14_04", 1256],
+    [linux("ubuntu", 12, 4), "ubuntu_12_04", 1252],
+    [linux("ubuntu", 20, 4, "s390x"), "ubuntu_16_04_s390x", 2005],
+    [linux("fedora", 38, 0), "OtherLinux", 5],
+    [linux("fedora", 38, 0, "ppc64le"), "other_linux_ppc64", 1002],
+    [windows(5, 1, "i386", "Client"), "WindowsXP", 1],
+    [
+      windows(5, 2, "x86_64", "Client", { productName: "Windows XP Professional x64" }),
+      "WindowsXP",
+      1,
+    ],
+    [windows(5, 2, "x86_64", "Server"), "Windows2003x64", 10],
+    [windows(6, 1, "i386", "Client"), "Windows7", 11],
+    [windows(6, 1, "x86_64", "Client"), "Windows7x64", 12],
+    [windows(6, 1, "x86_64", "Server"), "Windows2008R2x64", 17],
+    [windows(6, 3, "x86_64", "Client"), "windows_8x64", 21],
+    [windows(6, 3, "x86_64", "Server"), "windows_2012R2x64", 25],
+    [windows(10, 0, "i386", "Client"), "windows_10", 26],
+    [windows(10, 0, "x86_64", "Client", { osinfo: "win11" }), "windows_11", 36],
+    [windows(10, 0, "x86_64", "Server", { osinfo: "win2k19" }), "windows_2019x64", 31],
+    [windows(10, 0, "x86_64", "Server", { osinfo: "win2k22" }), "windows_2022", 37],
+  ];
+  for (const [guest, name, id] of table) {
+    const inspection = { ...rhelInspection, ...guest };
+    const warnings: string[] = [];
+    assert.equal(
+      ovfOsType(inspection, (line) => warnings.push(line)),
+      name,
+      JSON.stringify(guest),
+    );
+    assert.equal(ovirtOsId(inspection), id, JSON.stringify(guest));
+    assert.deepEqual(warnings, [], JSON.stringify(guest));
+  }
+
+  // A Windows NT 10.0 release 2.2 did not know: the newest it knew, with a warning.
+  const warnings: string[] = [];
+  const win2k25 = {
+    ...rhelInspection,
+    ...windows(10, 0, "x86_64", "Server", {
+      osinfo: "win2k25",
+      productName: "Windows Server 2025",
+    }),
+  };
+  assert.equal(
+    ovfOsType(win2k25, (line) => warnings.push(line)),
+    "windows_2022",
+  );
+  assert.deepEqual(warnings, ["unknown Windows 10 variant: win2k25 (Windows Server 2025)"]);
+});
+
+test(".meta files: exact text for raw/sparse and qcow2/preallocated", () => {
+  assert.deepEqual(
+    createMetaFiles({
+      outputAllocation: "sparse",
+      outputFormat: "raw",
+      storageDomainUuid: SD,
+      imageUuids: [IMAGE],
+      virtualSizes: [512 * 1024 ** 2],
+      now: NOW,
+    }),
+    [
+      `DOMAIN=${SD}
+VOLTYPE=LEAF
+CTIME=1709629623
+MTIME=1709629623
+IMAGE=${IMAGE}
+DISKTYPE=2
+PUUID=00000000-0000-0000-0000-000000000000
+LEGALITY=LEGAL
+POOL_UUID=
+SIZE=1048576
+FORMAT=RAW
+TYPE=SPARSE
+DESCRIPTION=generated by virt-v2v 2.2.0-split-v2v
+EOF
+`,
+    ],
+  );
+  const metas = createMetaFiles({
+    outputAllocation: "preallocated",
+    outputFormat: "qcow2",
+    storageDomainUuid: SD,
+    imageUuids: ["11111111-1111-4111-8111-111111111111", "33333333-3333-4333-8333-333333333333"],
+    virtualSizes: [10 * 1024 ** 3, 3 * 1024 ** 3 + 512],
+    now: NOW,
+  });
+  assert.equal(metas.length, 2);
+  assert.equal(
+    metas[1],
+    `DOMAIN=${SD}
+VOLTYPE=LEAF
+CTIME=1709629623
+MTIME=1709629623
+IMAGE=33333333-3333-4333-8333-333333333333
+DISKTYPE=2
+PUUID=00000000-0000-0000-0000-000000000000
+LEGALITY=LEGAL
+POOL_UUID=
+SIZE=6291457
+FORMAT=COW
+TYPE=PREALLOCATED
+DESCRIPTION=generated by virt-v2v 2.2.0-split-v2v
+EOF
+`,
+  );
+  assert.match(
+    metas[0]!,
+    /^IMAGE=11111111-1111-4111-8111-111111111111\nDISKTYPE=2\n.*\nSIZE=20971520\n/ms,
+  );
+});
+
+test(".meta: a disk that is not whole 512-byte sectors is refused with 2.2's message", () => {
+  assert.throws(
+    () =>
+      createMetaFiles({
+        outputAllocation: "sparse",
+        outputFormat: "raw",
+        storageDomainUuid: SD,
+        imageUuids: [IMAGE, VOLUME],
+        virtualSizes: [1024, 1000],
+      }),
+    (err: unknown) =>
+      err instanceof UserError &&
+      err.message.startsWith(
+        "the virtual size of the input disk 1 is not an exact multiple of 512 bytes.  The virtual size is: 1000.\n\n",
+      ),
+  );
+});
+
+test("OVF flavours: 2.2's list, and a clear error for an unknown one", () => {
+  assert.deepEqual(OVF_FLAVOURS, ["ovirt", "rhvexp"]);
+  assert.equal(OVF_FLAVOURS.join("|"), "ovirt|rhvexp");
+  assert.equal(ovfFlavourOf("ovirt"), "ovirt");
+  assert.equal(ovfFlavourOf("rhvexp"), "rhvexp");
+  assert.throws(
+    () => ovfFlavourOf("rhv"),
+    (err: unknown) =>
+      err instanceof UserError &&
+      err.message === "-oo vdsm-ovf-flavour=rhv: unknown OVF flavour; use one of: ovirt, rhvexp",
+  );
+});
