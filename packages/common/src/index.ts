@@ -18,3 +18,4 @@ export * from "./remote-disks.js";
 export * from "./libvirt-uri.js";
 export * from "./ocaml-int.js";
 export * from "./xml-query.js";
+export * from "./local-target.js";

@@ -125,6 +125,25 @@ export interface OutputModeDescriptor extends OutputModeFacts {
   description(request: OutputRequest): string;
 }
 
+/**
+ * The -o… options of a request as an output helper's arguments, each given only when the user
+ * gave it (every helper reads the ones its mode uses, and refuses the ones it cannot use).
+ */
+export function outputOptionArgs(request: OutputRequest): string[] {
+  const args: string[] = [];
+  const add = (flag: string, value: string | undefined) => {
+    if (value !== undefined) args.push(flag, value);
+  };
+  add("-os", request.storage);
+  add("-of", request.format);
+  add("-oa", request.allocation);
+  add("-on", request.name);
+  add("-oc", request.connection);
+  add("-op", request.password);
+  for (const option of request.options) args.push("-oo", option);
+  return args;
+}
+
 export type ModeDescriptor = InputModeDescriptor | OutputModeDescriptor;
 
 /** The JSON facts of a descriptor (its functions and package left out), for --describe. */

@@ -25,6 +25,14 @@ export function metadataOutPath(workdir: string): string {
 }
 
 /**
+ * What an output's setup stage leaves for its final stage (the UUIDs it chose, where it mounted
+ * the target): JSON of the output's own shape, written and read by the same helper.
+ */
+export function outputStatePath(workdir: string): string {
+  return path.join(workdir, "output-state.json");
+}
+
+/**
  * Marker files, as virt-v2v 2.2 uses them: `convert` exists while the conversion runs (nbdkit's
  * cow-on-read keys on it), `copy` while disks are copied, `done` once the run succeeded (output
  * helpers read it at exit to choose between keeping and removing what they created).

@@ -3,7 +3,7 @@
  * options that need no file system (the helper's precheck adds those of -os). Kept free of the
  * helper's own modules, so that the supervisor reads it without loading them.
  */
-import { UserError, type OutputModeDescriptor, type OutputRequest } from "@split-v2v/common";
+import { UserError, outputOptionArgs, type OutputModeDescriptor } from "@split-v2v/common";
 
 export interface OutputLocalOptions {
   /** -os: the directory for the disks and the XML. */
@@ -60,22 +60,6 @@ export function checkOutputLocalOptions(
     );
   }
   return { mode, format, allocation, compressed };
-}
-
-/** The -o… options of a request as helper arguments (each helper reads the ones it uses). */
-export function outputOptionArgs(request: OutputRequest): string[] {
-  const args: string[] = [];
-  const add = (flag: string, value: string | undefined) => {
-    if (value !== undefined) args.push(flag, value);
-  };
-  add("-os", request.storage);
-  add("-of", request.format);
-  add("-oa", request.allocation);
-  add("-on", request.name);
-  add("-oc", request.connection);
-  add("-op", request.password);
-  for (const option of request.options) args.push("-oo", option);
-  return args;
 }
 
 export const outputLocalMode: OutputModeDescriptor = {

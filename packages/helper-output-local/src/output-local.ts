@@ -6,20 +6,15 @@
  *             stopped without the run's `done` marker, removes the disks it created
  *   final     writes NAME.xml once the copy is done
  */
-import { access, constants, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { access, constants, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import {
   UserError,
   driveName,
-  markerPath,
   metadataInPath,
   metadataOutPath,
-  onCleanup,
-  outputSocket,
-  serverTmpDir,
-  startServer,
-  type ServerSpec,
+  serveTargetDisk,
+  type LocalTargetDisk,
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { createLibvirtXml, findUefiFirmware, targetFeaturesFor } from "@split-v2v/target-formats";
@@ -80,48 +75,6 @@ export interface SetupContext {
   log: (line: string) => void;
 }
 
-async function createDisk(
-  file: string,
-  format: string,
-  allocation: string,
-  size: number,
-): Promise<void> {
-  const args = ["create", "-q", "-f", format];
-  const creationOptions: string[] = [];
-  if (format === "qcow2") creationOptions.push("compat=1.1");
-  if (allocation === "preallocated") creationOptions.push("preallocation=full");
-  if (creationOptions.length > 0) args.push("-o", creationOptions.join(","));
-  args.push(file, String(size));
-  const result = await execa("qemu-img", args, { reject: false, env: { LANG: "C" } });
-  if (result.exitCode !== 0) {
-    throw new UserError(`cannot create target disk ${file}: ${String(result.stderr).trim()}`);
-  }
-}
-
-function targetServerSpec(file: string, checked: CheckedOutputLocal): ServerSpec {
-  if (checked.format === "raw") {
-    return {
-      kind: "nbdkit",
-      plugin: "file",
-      filters: [],
-      params: [
-        ["file", file],
-        ["cache", "none"],
-      ],
-    };
-  }
-  if (checked.compressed) {
-    return {
-      kind: "qemu-nbd",
-      file: `driver=compress,file.driver=qcow2,file.file.driver=file,file.file.filename=${file}`,
-      format: null,
-      snapshot: false,
-      imageOpts: true,
-    };
-  }
-  return { kind: "qemu-nbd", file, format: "qcow2", snapshot: false };
-}
-
 /** Creates and serves the target disks; returns the socket names. */
 export async function setUpOutputLocal(
   checked: CheckedOutputLocal,
@@ -132,43 +85,18 @@ export async function setUpOutputLocal(
   // A UEFI guest cannot boot here without firmware: say so before creating anything.
   if (metadataOut.target.firmware === "uefi") await findUefiFirmware(metadataOut.guestcaps.arch);
   const name = outputNameOf(checked, metadataIn.source);
-  const tmpDir = serverTmpDir(context.workdir);
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const sockets: string[] = [];
   for (const disk of metadataIn.source.disks) {
-    const file = targetDiskPath(checked, name, disk.id);
-    context.log(
-      `creating ${file} (${checked.format}, ${checked.allocation}, ${disk.virtualSize} bytes)`,
-    );
-    // Registered before creation, so a failure half-way through still removes it.
-    onCleanup(`target disk ${file}`, async () => {
-      if (!(await fileExists(markerPath(context.workdir, "done")))) {
-        context.log(`run did not finish: removing ${file}`);
-        await rm(file, { force: true });
-      }
-    });
-    await createDisk(file, checked.format, checked.allocation, disk.virtualSize);
-    const socket = outputSocket(context.workdir, disk.id);
-    const server = await startServer(targetServerSpec(file, checked), {
-      socket,
-      pidfile: path.join(tmpDir, `out${disk.id}.pid`),
-      tmpDir,
-      verbose: context.verbose,
-      log: context.log,
-    });
-    onCleanup(`server for out${disk.id}`, () => server.stop());
-    sockets.push(path.basename(socket));
+    const target: LocalTargetDisk = {
+      file: targetDiskPath(checked, name, disk.id),
+      format: checked.format,
+      allocation: checked.allocation,
+      size: disk.virtualSize,
+      compressed: checked.compressed,
+    };
+    sockets.push(await serveTargetDisk(disk.id, target, context));
   }
   return sockets;
-}
-
-async function fileExists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Writes NAME.xml. */

@@ -137,3 +137,4 @@ export function escapeRegExp(text: string): string {
 export async function qemuIo(format: string, file: string, command: string): Promise<void> {
   await execa("qemu-io", ["-f", format, "-c", command, file]);
 }
+export * from "./output-metadata.js";

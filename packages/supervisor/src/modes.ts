@@ -28,6 +28,8 @@ import { inputVddkMode } from "@split-v2v/helper-input-vddk/mode";
 import { inputXenSshMode } from "@split-v2v/helper-input-xen-ssh/mode";
 import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
 import { outputNullMode } from "@split-v2v/helper-output-null/mode";
+import { outputRhvMode } from "@split-v2v/helper-output-rhv/mode";
+import { outputVdsmMode } from "@split-v2v/helper-output-vdsm/mode";
 
 export type { InputRequest, OutputRequest } from "@split-v2v/common";
 
@@ -58,7 +60,12 @@ export const INPUT_MODES: readonly InputModeDescriptor[] = [
 ];
 
 /** The output modes split-v2v serves. */
-export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [outputLocalMode, outputNullMode];
+export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [
+  outputLocalMode,
+  outputNullMode,
+  outputRhvMode,
+  outputVdsmMode,
+];
 
 /**
  * Modes virt-v2v 2.2 has that split-v2v does not serve yet (with their other names): refused
@@ -72,9 +79,7 @@ const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[
     ["libvirt"],
     ["openstack", "osp", "rhosp"],
     ["qemu"],
-    ["rhv", "ovirt", "rhev"],
     ["rhv-upload", "ovirt-upload", "ovirt_upload", "rhv_upload"],
-    ["vdsm"],
   ],
 };
 
@@ -166,7 +171,10 @@ export function isKnownOutputMode(mode: string): boolean {
  * "output:" lines, then the converters.
  */
 export function capabilities(): string[] {
-  const modeLines = [...INPUT_MODES, ...OUTPUT_MODES].flatMap((mode) => mode.capabilities);
+  const modeLines = [
+    ...new Set([...INPUT_MODES, ...OUTPUT_MODES].flatMap((mode) => mode.capabilities)),
+  ];
+  const modeKind = (line: string) => /^(input|output):/.test(line);
   return [
     "virt-v2v",
     "virt-v2v-2.0",
@@ -176,8 +184,10 @@ export function capabilities(): string[] {
     "mac-option",
     ...(INPUT_MODES.some((mode) => mode.bandwidth) ? ["bandwidth-option"] : []),
     "mac-ip-option",
-    ...modeLines.filter((line) => line.includes(":")),
+    ...modeLines.filter(modeKind),
     "convert:linux",
     "convert:windows",
+    // Other facts a mode names (-o vdsm's OVF flavours, "ovf:rhvexp") come last, as in 2.2.
+    ...modeLines.filter((line) => line.includes(":") && !modeKind(line)),
   ];
 }

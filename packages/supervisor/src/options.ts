@@ -199,15 +199,6 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     );
   }
   const keySelectors = many("key").map(parseKeySelector);
-  for (const vdsm of ["vdsm-compat", "vdsm-vm-uuid", "vdsm-ovf-output", "vdsm-ovf-flavour"]) {
-    if (single(vdsm) !== undefined)
-      throw new UserError(`--${vdsm}: -o vdsm is not implemented yet in split-v2v`);
-  }
-  if (many("vdsm-image-uuid").length > 0 || many("vdsm-vol-uuid").length > 0) {
-    throw new UserError(
-      "--vdsm-image-uuid / --vdsm-vol-uuid: -o vdsm is not implemented yet in split-v2v",
-    );
-  }
   if (flag("qemu-boot"))
     throw new UserError("--qemu-boot: -o qemu is not implemented yet in split-v2v");
 
@@ -219,6 +210,13 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
 
   const outputOptions = many("oo");
   if (flag("compressed")) outputOptions.push("compressed");
+  // virt-v2v's --vdsm-X V options are -oo vdsm-X=V.
+  for (const name of ["vdsm-compat", "vdsm-vm-uuid", "vdsm-ovf-output", "vdsm-ovf-flavour"]) {
+    const value = single(name);
+    if (value !== undefined) outputOptions.push(`${name}=${value}`);
+  }
+  for (const name of ["vdsm-image-uuid", "vdsm-vol-uuid"])
+    outputOptions.push(...many(name).map((value) => `${name}=${value}`));
   const parallelText = single("parallel");
   const parallel = parallelText === undefined ? defaultParallelism() : Number(parallelText);
   if (!Number.isInteger(parallel) || parallel < 1)

@@ -114,7 +114,13 @@ test("modes: implemented ones select a helper, known others are refused by name"
   assert.equal(libvirt("xen+ssh://root@xen.example.com"), "@split-v2v/helper-input-xen-ssh");
   for (const uri of [undefined, "qemu:///system", "test:///default", "qemu+ssh://root@kvm/system"])
     assert.equal(libvirt(uri), "@split-v2v/helper-input-libvirt");
-  assert.throws(() => selectOutputMode("rhv"), /-o rhv: this output mode is not implemented yet/);
+  for (const name of ["rhv", "ovirt", "rhev"])
+    assert.equal(selectOutputMode(name).helperPackage, "@split-v2v/helper-output-rhv");
+  assert.equal(selectOutputMode("vdsm").helperPackage, "@split-v2v/helper-output-vdsm");
+  assert.throws(
+    () => selectOutputMode("kubevirt"),
+    /-o kubevirt: this output mode is not implemented yet/,
+  );
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
   assert.throws(
     () =>
@@ -157,11 +163,11 @@ test("the refusals, the capability lines and --help are derived from the one tab
     "ova",
     "vmx",
   ]);
-  assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null"]);
+  assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null", "rhv", "ovirt", "rhev", "vdsm"]);
   assert.throws(() => selectInputMode("floppy"), /^UserError: unknown -i option: floppy$/);
   assert.throws(
     () => selectOutputMode("ovirt_upload"),
-    /available output modes: disk, local, null$/,
+    /available output modes: disk, local, null, rhv, ovirt, rhev, vdsm$/,
   );
   // Every mode a descriptor serves is on the capability list, and nothing else of its kind.
   const lines = capabilities();
@@ -175,8 +181,19 @@ test("the refusals, the capability lines and --help are derived from the one tab
       "input:vmx",
       "output:local",
       "output:null",
+      "output:rhv",
+      "output:vdsm",
     ],
   );
+  // -o vdsm's facts, where virt-v2v 2.2 prints them: its option among the features, the OVF
+  // flavours last.
+  assert.ok(lines.indexOf("vdsm-compat-option") < lines.indexOf("io/oo"));
+  assert.deepEqual(lines.slice(-4), [
+    "convert:linux",
+    "convert:windows",
+    "ovf:ovirt",
+    "ovf:rhvexp",
+  ]);
   // -i vmx -it ssh honours --bandwidth, so the capability is there; --colours is not (it is
   // accepted, as virt-v2v accepts it, but changes nothing).
   assert.ok(lines.includes("bandwidth-option"));
@@ -187,7 +204,47 @@ test("the refusals, the capability lines and --help are derived from the one tab
     assert.ok(help.includes(mode.summary));
   }
   assert.match(help, /^ {2}-i <disk\|local\|libvirt\|libvirtxml\|ova\|vmx> +Set input mode/m);
-  assert.match(help, /^ {2}-o <disk\|local\|null> +Set output mode/m);
+  assert.match(help, /^ {2}-o <disk\|local\|null\|rhv\|ovirt\|rhev\|vdsm> +Set output mode/m);
+});
+
+test("--vdsm-X V is -oo vdsm-X=V, as in virt-v2v 2.2", () => {
+  const command = parseCommandLine([
+    "-i",
+    "disk",
+    "x.img",
+    "-o",
+    "vdsm",
+    "-os",
+    "/rhev/data-center/12345678-1234-1234-1234-123456789abc",
+    "-oo",
+    "vdsm-compat=1.1",
+    "--vdsm-vm-uuid",
+    "VM",
+    "--vdsm-ovf-output",
+    "/ovf",
+    "--vdsm-ovf-flavour",
+    "ovirt",
+    "--vdsm-image-uuid",
+    "I1",
+    "--vdsm-vol-uuid",
+    "V1",
+    "--vdsm-image-uuid",
+    "I2",
+    "--vdsm-vol-uuid",
+    "V2",
+  ]);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  assert.deepEqual(command.run.output.options, [
+    "vdsm-compat=1.1",
+    "vdsm-vm-uuid=VM",
+    "vdsm-ovf-output=/ovf",
+    "vdsm-ovf-flavour=ovirt",
+    "vdsm-image-uuid=I1",
+    "vdsm-image-uuid=I2",
+    "vdsm-vol-uuid=V1",
+    "vdsm-vol-uuid=V2",
+  ]);
 });
 
 test("-io ? and -oo ? list the selected mode's options in virt-v2v 2.2's words", () => {

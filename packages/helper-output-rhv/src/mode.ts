@@ -1,0 +1,81 @@
+/**
+ * `-o rhv` (aliases `-o ovirt`, `-o rhev`) as the supervisor's table sees it, and the checks of
+ * its options that need no file system. Kept free of the helper's own modules, so that the
+ * supervisor reads it without loading them.
+ */
+import { UserError, outputOptionArgs, type OutputModeDescriptor } from "@split-v2v/common";
+
+export interface OutputRhvOptions {
+  /** -os: `SERVER:/EXPORT` (an NFS export, mounted for the run) or a mounted ESD directory. */
+  outputStorage: string | undefined;
+  /** -of: raw (default) or qcow2. */
+  outputFormat: string | undefined;
+  /** -oa: sparse (default) or preallocated. */
+  outputAllocation: string | undefined;
+  /** -on: the guest's name on the target. */
+  outputName: string | undefined;
+  outputPassword: string | undefined;
+  /** -oo: this mode has none. */
+  outputOptions: string[];
+}
+
+export interface CheckedRhvOptions {
+  storage: string;
+  format: "raw" | "qcow2";
+  allocation: "sparse" | "preallocated";
+  name: string | undefined;
+}
+
+/** The option errors that need no file system, in virt-v2v 2.2's order and words. */
+export function checkOutputRhvOptions(options: OutputRhvOptions): CheckedRhvOptions {
+  if (options.outputOptions.length > 0)
+    throw new UserError("no -oo (output options) are allowed here");
+  if (options.outputPassword !== undefined)
+    throw new UserError("-o rhv: -op option cannot be used in this output mode");
+  if (options.outputStorage === undefined)
+    throw new UserError("-o rhv: -os option was not specified");
+  // 2.2 finds a bad -of only when it creates the disks, after the conversion; here it fails first.
+  const format = options.outputFormat ?? "raw";
+  if (format !== "raw" && format !== "qcow2")
+    throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
+  const allocation = options.outputAllocation ?? "sparse";
+  if (allocation !== "sparse" && allocation !== "preallocated") {
+    throw new UserError(
+      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
+    );
+  }
+  const name = options.outputName;
+  if (name !== undefined && name === "")
+    throw new UserError("-on: the output name must not be empty");
+  return { storage: options.outputStorage, format, allocation, name };
+}
+
+export const outputRhvMode: OutputModeDescriptor = {
+  kind: "output",
+  name: "rhv",
+  aliases: ["ovirt", "rhev"],
+  program: "helper-v2v-output-rhv",
+  helperPackage: "@split-v2v/helper-output-rhv",
+  summary:
+    "an oVirt/RHV Export Storage Domain: volumes with .meta files under images/, the OVF under master/vms/",
+  usage: "-o rhv -os [SERVER:/EXPORT|ESD-DIR] [-of raw|qcow2] [-oa sparse|preallocated] [-on NAME]",
+  options: [],
+  capabilities: ["output:rhv"],
+  stages: ["precheck", "setup", "final"],
+  // The volumes are new files (sparse, or preallocated with zeroes).
+  targetIsZero: true,
+  // An oVirt guest has no serial port to keep a console on (virt-v2v 2.2 removes it).
+  keepSerialConsole: false,
+  helperArgs(request) {
+    checkOutputRhvOptions({
+      outputStorage: request.storage,
+      outputFormat: request.format,
+      outputAllocation: request.allocation,
+      outputName: request.name,
+      outputPassword: request.password,
+      outputOptions: request.options,
+    });
+    return outputOptionArgs(request);
+  },
+  description: () => "-o rhv",
+};
