@@ -231,6 +231,15 @@ export function defineInputHelper<const O extends OptionSpecs, C>(
 
 export type OutputStage = OutputModeDescriptor["stages"][number];
 
+/**
+ * What an output helper's stage functions get: a StageRequest and the stage that runs, so that a
+ * precheck (which runs before every stage) can tell the precheck stage, where it may look at the
+ * target further, from setup and final.
+ */
+export interface OutputStageRequest<O extends OptionSpecs> extends StageRequest<O> {
+  stage: OutputStage;
+}
+
 export interface OutputHelperDefinition<O extends OptionSpecs, C> {
   mode: OutputModeDescriptor;
   /** What follows `STAGE WORKDIR` in the usage line; "[options]" when absent. */
@@ -239,11 +248,11 @@ export interface OutputHelperDefinition<O extends OptionSpecs, C> {
   help: string;
   options: O;
   /** Validates the options (and the target where it can); runs before every stage. */
-  precheck(request: StageRequest<O>, helper: HelperContext): Promise<C> | C;
+  precheck(request: OutputStageRequest<O>, helper: HelperContext): Promise<C> | C;
   /** Creates the target disks and serves them; returns the sockets to serve until stopped. */
-  setup(checked: C, request: StageRequest<O>, helper: HelperContext): Promise<string[]>;
+  setup(checked: C, request: OutputStageRequest<O>, helper: HelperContext): Promise<string[]>;
   /** Finishes the target once the copy is done. */
-  final(checked: C, request: StageRequest<O>, helper: HelperContext): Promise<void>;
+  final(checked: C, request: OutputStageRequest<O>, helper: HelperContext): Promise<void>;
 }
 
 export function defineOutputHelper<const O extends OptionSpecs, C>(
@@ -274,11 +283,12 @@ export function defineOutputHelper<const O extends OptionSpecs, C>(
             `unknown stage '${stage}': expected ${stages.slice(0, -1).join(", ")} or ${stages.at(-1)}`,
           );
         }
-        const request: StageRequest<O> = {
+        const request: OutputStageRequest<O> = {
           workdir: workdir!,
           options,
           verbose: options.verbose,
           log: (line) => helper.log.debug(line),
+          stage: stage as OutputStage,
         };
         const checked = await definition.precheck(request, helper);
         switch (stage as OutputStage) {

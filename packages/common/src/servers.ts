@@ -25,6 +25,11 @@ export interface NbdkitSpec {
   readonly?: boolean;
   /** Extra `-D` debug flags. */
   debugFlags?: readonly string[];
+  /**
+   * nbdkit --threads: requests served at once per connection (default 16). Lower for a plugin
+   * whose backend takes only a few requests at a time (imageio's writers).
+   */
+  threads?: number;
 }
 
 export interface QemuNbdSpec {
@@ -58,7 +63,7 @@ export function nbdkitArgv(spec: NbdkitSpec, launch: ServerLaunch): string[] {
     "--unix",
     launch.socket,
     "--threads",
-    "16",
+    String(spec.threads ?? 16),
     // The datapath debug lines would flood the log with every request.
     "-D",
     "nbdkit.backend.datapath=0",

@@ -23,6 +23,7 @@ import {
   outputSocket,
   outputStatePath,
   runSucceeded,
+  type OutputStage,
   serveTargetDisk,
 } from "@split-v2v/common";
 import { NbdConnection } from "@split-v2v/libnbd";
@@ -72,16 +73,18 @@ function refuseTooManyDisks(source: MetadataIn["source"]): void {
 }
 
 /**
- * The options, then (fail early) the disk count and the domain itself: a directory is checked
- * in place; an NFS export is mounted, checked and unmounted again (setup mounts it for the run).
+ * The options, then (fail early) the disk count and, at the precheck stage, the domain itself:
+ * a directory is checked in place; an NFS export is mounted, checked and unmounted again. (Setup
+ * mounts and checks it for the run; final finds it where setup left it.)
  */
 export async function precheckOutputRhv(
   options: OutputRhvOptions,
-  context: Pick<StageContext, "workdir" | "log">,
+  context: Pick<StageContext, "workdir" | "log"> & { stage: OutputStage },
 ): Promise<CheckedRhvOptions> {
   const checked = checkOutputRhvOptions(options);
   const source = await sourceOf(context.workdir);
   if (source !== null) refuseTooManyDisks(source);
+  if (context.stage !== "precheck") return checked;
   const mounted = await mountStorage(DOMAIN_CLASS, checked.storage, context.log);
   try {
     await findStorageDomain(DOMAIN_CLASS, checked.storage, mounted.mountpoint);

@@ -29,6 +29,7 @@ import { inputXenSshMode } from "@split-v2v/helper-input-xen-ssh/mode";
 import { outputLocalMode } from "@split-v2v/helper-output-local/mode";
 import { outputNullMode } from "@split-v2v/helper-output-null/mode";
 import { outputRhvMode } from "@split-v2v/helper-output-rhv/mode";
+import { outputRhvUploadMode } from "@split-v2v/helper-output-rhv-upload/mode";
 import { outputVdsmMode } from "@split-v2v/helper-output-vdsm/mode";
 
 export type { InputRequest, OutputRequest } from "@split-v2v/common";
@@ -64,6 +65,7 @@ export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [
   outputLocalMode,
   outputNullMode,
   outputRhvMode,
+  outputRhvUploadMode,
   outputVdsmMode,
 ];
 
@@ -73,14 +75,7 @@ export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [
  */
 const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[]>> = {
   input: [],
-  output: [
-    ["glance"],
-    ["kubevirt"],
-    ["libvirt"],
-    ["openstack", "osp", "rhosp"],
-    ["qemu"],
-    ["rhv-upload", "ovirt-upload", "ovirt_upload", "rhv_upload"],
-  ],
+  output: [["glance"], ["kubevirt"], ["libvirt"], ["openstack", "osp", "rhosp"], ["qemu"]],
 };
 
 function namesOf(descriptor: ModeDescriptor): string[] {

@@ -117,6 +117,8 @@ test("modes: implemented ones select a helper, known others are refused by name"
   for (const name of ["rhv", "ovirt", "rhev"])
     assert.equal(selectOutputMode(name).helperPackage, "@split-v2v/helper-output-rhv");
   assert.equal(selectOutputMode("vdsm").helperPackage, "@split-v2v/helper-output-vdsm");
+  for (const name of ["rhv-upload", "ovirt-upload", "ovirt_upload", "rhv_upload"])
+    assert.equal(selectOutputMode(name).helperPackage, "@split-v2v/helper-output-rhv-upload");
   assert.throws(
     () => selectOutputMode("kubevirt"),
     /-o kubevirt: this output mode is not implemented yet/,
@@ -163,11 +165,23 @@ test("the refusals, the capability lines and --help are derived from the one tab
     "ova",
     "vmx",
   ]);
-  assert.deepEqual(names(OUTPUT_MODES), ["disk", "local", "null", "rhv", "ovirt", "rhev", "vdsm"]);
+  assert.deepEqual(names(OUTPUT_MODES), [
+    "disk",
+    "local",
+    "null",
+    "rhv",
+    "ovirt",
+    "rhev",
+    "rhv-upload",
+    "ovirt-upload",
+    "ovirt_upload",
+    "rhv_upload",
+    "vdsm",
+  ]);
   assert.throws(() => selectInputMode("floppy"), /^UserError: unknown -i option: floppy$/);
   assert.throws(
-    () => selectOutputMode("ovirt_upload"),
-    /available output modes: disk, local, null, rhv, ovirt, rhev, vdsm$/,
+    () => selectOutputMode("openstack"),
+    /available output modes: disk, local, null, rhv, ovirt, rhev, rhv-upload, ovirt-upload, ovirt_upload, rhv_upload, vdsm$/,
   );
   // Every mode a descriptor serves is on the capability list, and nothing else of its kind.
   const lines = capabilities();
@@ -182,6 +196,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
       "output:local",
       "output:null",
       "output:rhv",
+      "output:rhv-upload",
       "output:vdsm",
     ],
   );
@@ -204,7 +219,10 @@ test("the refusals, the capability lines and --help are derived from the one tab
     assert.ok(help.includes(mode.summary));
   }
   assert.match(help, /^ {2}-i <disk\|local\|libvirt\|libvirtxml\|ova\|vmx> +Set input mode/m);
-  assert.match(help, /^ {2}-o <disk\|local\|null\|rhv\|ovirt\|rhev\|vdsm> +Set output mode/m);
+  assert.match(
+    help,
+    /^ {2}-o <disk\|local\|null\|rhv\|ovirt\|rhev\|rhv-upload\|ovirt-upload\|ovirt_upload\|rhv_upload\|vdsm> +Set output mode/m,
+  );
 });
 
 test("--vdsm-X V is -oo vdsm-X=V, as in virt-v2v 2.2", () => {
