@@ -31,6 +31,7 @@ import {
   modeFacts,
   type InputModeDescriptor,
   type OutputModeDescriptor,
+  type OutputRequest,
 } from "./modes.js";
 import { HELPER_OPTIONS, V2V_PARSER_CONFIGURATION } from "./yargs.js";
 
@@ -227,6 +228,43 @@ export function defineInputHelper<const O extends OptionSpecs, C>(
     },
     argv,
   );
+}
+
+/**
+ * The -o… options as an output helper receives them (outputOptionArgs gives each one the user
+ * gave), for its yargs options; a mode rewords a description by overriding that entry. The
+ * helper's precheck refuses those its mode cannot use, as virt-v2v does.
+ */
+export const OUTPUT_REQUEST_OPTIONS = {
+  os: { type: "string", describe: "Output storage (-os)" },
+  of: { type: "string", describe: "Output format: raw (default) or qcow2" },
+  oa: { type: "string", describe: "Output allocation: sparse (default) or preallocated" },
+  on: { type: "string", describe: "Name of the guest on the target (default: the source name)" },
+  oc: { type: "string", describe: "Output connection (-oc)" },
+  op: { type: "string", describe: "Output password file (-op)" },
+  oo: {
+    type: "string",
+    array: true,
+    default: [] as string[],
+    describe: "Output option KEY[=VALUE] (-oo)",
+  },
+} as const;
+
+/** The OutputRequest that an output helper's -o… options carry (the inverse of outputOptionArgs). */
+export function outputRequestOf(
+  mode: string,
+  options: InferredOptionTypes<typeof OUTPUT_REQUEST_OPTIONS>,
+): OutputRequest {
+  return {
+    mode,
+    storage: options.os,
+    format: options.of,
+    allocation: options.oa,
+    name: options.on,
+    connection: options.oc,
+    password: options.op,
+    options: options.oo,
+  };
 }
 
 export type OutputStage = OutputModeDescriptor["stages"][number];

@@ -6,8 +6,8 @@
  *   helper-v2v-output-rhv-upload setup    WORKDIR (same options)   serves WORKDIR/out* until SIGTERM
  *   helper-v2v-output-rhv-upload final    WORKDIR (same options)   finalizes, creates the VM
  */
-import { defineOutputHelper } from "@split-v2v/common";
-import { outputRhvUploadMode } from "./mode.js";
+import { defineOutputHelper, outputRequestOf } from "@split-v2v/common";
+import { outputRhvUploadMode, rhvUploadRequestOf } from "./mode.js";
 import { finalizeRhvUpload, precheckRhvUpload, setUpRhvUpload } from "./rhv-upload.js";
 
 defineOutputHelper({
@@ -34,24 +34,13 @@ defineOutputHelper({
     },
   },
   precheck: (request, helper) =>
-    precheckRhvUpload(
-      {
-        connection: request.options.oc,
-        passwordFile: request.options.op,
-        storage: request.options.os,
-        format: request.options.of,
-        allocation: request.options.oa,
-        name: request.options.on,
-        options: request.options.oo,
-      },
-      {
-        workdir: request.workdir,
-        verbose: request.verbose,
-        stage: request.stage,
-        log: request.log,
-        warn: (line) => helper.warning(line),
-      },
-    ),
+    precheckRhvUpload(rhvUploadRequestOf(outputRequestOf("rhv-upload", request.options)), {
+      workdir: request.workdir,
+      verbose: request.verbose,
+      stage: request.stage,
+      log: request.log,
+      warn: (line) => helper.warning(line),
+    }),
   setup: (checked, request) => setUpRhvUpload(checked, { ...request }),
   final: async (checked, request, helper) => {
     const vmId = await finalizeRhvUpload(checked, {

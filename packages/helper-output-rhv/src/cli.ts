@@ -6,7 +6,7 @@
  *   helper-v2v-output-rhv setup    WORKDIR (same options)   serves WORKDIR/out* until SIGTERM
  *   helper-v2v-output-rhv final    WORKDIR (same options)   writes the OVF
  */
-import { defineOutputHelper } from "@split-v2v/common";
+import { OUTPUT_REQUEST_OPTIONS, defineOutputHelper, outputRequestOf } from "@split-v2v/common";
 import { outputRhvMode } from "./mode.js";
 import { finalizeOutputRhv, precheckOutputRhv, setUpOutputRhv } from "./output-rhv.js";
 
@@ -16,30 +16,13 @@ defineOutputHelper({
     "-os SERVER:/EXPORT|ESD-DIR [-of raw|qcow2] [-oa sparse|preallocated] [-on NAME]",
   help: "Writes the converted guest into an oVirt/RHV Export Storage Domain (virt-v2v -o rhv): a volume and its .meta file per disk under SD-UUID/images/, the OVF under SD-UUID/master/vms/. -os is an NFS export (mounted for the run: needs root) or the directory where it is mounted. As root, everything is given to UID:GID 36:36 (vdsm:kvm). setup creates the volumes, and removes everything it created when stopped before WORKDIR/done exists; final writes the OVF.",
   options: {
+    ...OUTPUT_REQUEST_OPTIONS,
     os: {
-      type: "string",
+      ...OUTPUT_REQUEST_OPTIONS.os,
       describe: "The Export Storage Domain: SERVER:/EXPORT or a mounted directory",
     },
-    of: { type: "string", describe: "Output format: raw (default) or qcow2" },
-    oa: { type: "string", describe: "Output allocation: sparse (default) or preallocated" },
-    on: { type: "string", describe: "Name of the guest on the target (default: the source name)" },
-    // virt-v2v 2.2 ignores -oc in this mode.
-    oc: { type: "string", hidden: true },
-    op: { type: "string", hidden: true },
-    oo: { type: "string", array: true, default: [] as string[], hidden: true },
   },
-  precheck: (request) =>
-    precheckOutputRhv(
-      {
-        outputStorage: request.options.os,
-        outputFormat: request.options.of,
-        outputAllocation: request.options.oa,
-        outputName: request.options.on,
-        outputPassword: request.options.op,
-        outputOptions: request.options.oo,
-      },
-      request,
-    ),
+  precheck: (request) => precheckOutputRhv(outputRequestOf("rhv", request.options), request),
   setup: (checked, request, helper) =>
     setUpOutputRhv(checked, { ...request, warn: (text) => helper.warning(text) }),
   final: async (checked, request, helper) => {

@@ -3,23 +3,15 @@
  * its options that need no file system. Kept free of the helper's own modules, so that the
  * supervisor reads it without loading them.
  */
-import { UserError, outputOptionArgs, type OutputModeDescriptor } from "@split-v2v/common";
-
-export interface OutputRhvOptions {
-  /** -os: `SERVER:/EXPORT` (an NFS export, mounted for the run) or a mounted ESD directory. */
-  outputStorage: string | undefined;
-  /** -of: raw (default) or qcow2. */
-  outputFormat: string | undefined;
-  /** -oa: sparse (default) or preallocated. */
-  outputAllocation: string | undefined;
-  /** -on: the guest's name on the target. */
-  outputName: string | undefined;
-  outputPassword: string | undefined;
-  /** -oo: this mode has none. */
-  outputOptions: string[];
-}
+import {
+  UserError,
+  outputOptionArgs,
+  type OutputModeDescriptor,
+  type OutputRequest,
+} from "@split-v2v/common";
 
 export interface CheckedRhvOptions {
+  /** -os: `SERVER:/EXPORT` (an NFS export, mounted for the run) or a mounted ESD directory. */
   storage: string;
   format: "raw" | "qcow2";
   allocation: "sparse" | "preallocated";
@@ -27,27 +19,25 @@ export interface CheckedRhvOptions {
 }
 
 /** The option errors that need no file system, in virt-v2v 2.2's order and words. */
-export function checkOutputRhvOptions(options: OutputRhvOptions): CheckedRhvOptions {
-  if (options.outputOptions.length > 0)
-    throw new UserError("no -oo (output options) are allowed here");
-  if (options.outputPassword !== undefined)
+export function checkOutputRhvOptions(request: OutputRequest): CheckedRhvOptions {
+  if (request.options.length > 0) throw new UserError("no -oo (output options) are allowed here");
+  if (request.password !== undefined)
     throw new UserError("-o rhv: -op option cannot be used in this output mode");
-  if (options.outputStorage === undefined)
-    throw new UserError("-o rhv: -os option was not specified");
+  if (request.storage === undefined) throw new UserError("-o rhv: -os option was not specified");
   // 2.2 finds a bad -of only when it creates the disks, after the conversion; here it fails first.
-  const format = options.outputFormat ?? "raw";
+  const format = request.format ?? "raw";
   if (format !== "raw" && format !== "qcow2")
     throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
-  const allocation = options.outputAllocation ?? "sparse";
+  const allocation = request.allocation ?? "sparse";
   if (allocation !== "sparse" && allocation !== "preallocated") {
     throw new UserError(
       `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
     );
   }
-  const name = options.outputName;
+  const name = request.name;
   if (name !== undefined && name === "")
     throw new UserError("-on: the output name must not be empty");
-  return { storage: options.outputStorage, format, allocation, name };
+  return { storage: request.storage, format, allocation, name };
 }
 
 export const outputRhvMode: OutputModeDescriptor = {
@@ -67,14 +57,7 @@ export const outputRhvMode: OutputModeDescriptor = {
   // An oVirt guest has no serial port to keep a console on (virt-v2v 2.2 removes it).
   keepSerialConsole: false,
   helperArgs(request) {
-    checkOutputRhvOptions({
-      outputStorage: request.storage,
-      outputFormat: request.format,
-      outputAllocation: request.allocation,
-      outputName: request.name,
-      outputPassword: request.password,
-      outputOptions: request.options,
-    });
+    checkOutputRhvOptions(request);
     return outputOptionArgs(request);
   },
   description: () => "-o rhv",

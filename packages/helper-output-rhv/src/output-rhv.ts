@@ -23,16 +23,17 @@ import {
   outputSocket,
   outputStatePath,
   runSucceeded,
-  type OutputStage,
   serveTargetDisk,
+  type OutputRequest,
+  type OutputStage,
 } from "@split-v2v/common";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { createMetaFiles, createOvf } from "@split-v2v/target-formats";
-import { checkOutputRhvOptions, type CheckedRhvOptions, type OutputRhvOptions } from "./mode.js";
+import { checkOutputRhvOptions, type CheckedRhvOptions } from "./mode.js";
 import { VdsmOwnership, findStorageDomain, isDirectory, mountStorage } from "./storage-domain.js";
 
-export type { CheckedRhvOptions, OutputRhvOptions } from "./mode.js";
+export type { CheckedRhvOptions } from "./mode.js";
 
 const DOMAIN_CLASS = "Export Storage Domain";
 
@@ -78,10 +79,10 @@ function refuseTooManyDisks(source: MetadataIn["source"]): void {
  * mounts and checks it for the run; final finds it where setup left it.)
  */
 export async function precheckOutputRhv(
-  options: OutputRhvOptions,
+  request: OutputRequest,
   context: Pick<StageContext, "workdir" | "log"> & { stage: OutputStage },
 ): Promise<CheckedRhvOptions> {
-  const checked = checkOutputRhvOptions(options);
+  const checked = checkOutputRhvOptions(request);
   const source = await sourceOf(context.workdir);
   if (source !== null) refuseTooManyDisks(source);
   if (context.stage !== "precheck") return checked;

@@ -4,21 +4,16 @@
  * image directories and chosen every UUID; virt-v2v only fills them in. Kept free of the
  * helper's own modules, so that the supervisor reads it without loading them.
  */
-import { UserError, outputOptionArgs, type OutputModeDescriptor } from "@split-v2v/common";
+import {
+  UserError,
+  outputOptionArgs,
+  type OutputModeDescriptor,
+  type OutputRequest,
+} from "@split-v2v/common";
 import { OVF_FLAVOURS, ovfFlavourOf, type OvfFlavour } from "@split-v2v/target-formats";
 
-export interface OutputVdsmOptions {
-  /** -os: the data domain's directory, MOUNTPOINT/SD-UUID. */
-  outputStorage: string | undefined;
-  outputFormat: string | undefined;
-  outputAllocation: string | undefined;
-  outputName: string | undefined;
-  outputPassword: string | undefined;
-  /** -oo vdsm-… (the --vdsm-… options arrive here as -oo too). */
-  outputOptions: string[];
-}
-
 export interface CheckedVdsmOptions {
+  /** -os: the data domain's directory, MOUNTPOINT/SD-UUID. */
   storage: string;
   format: "raw" | "qcow2";
   allocation: "sparse" | "preallocated";
@@ -39,8 +34,8 @@ export interface CheckedVdsmOptions {
  * Two of 2.2's messages name the wrong option (it says vdsm-image-uuid for a missing
  * vdsm-vm-uuid, and the reverse); these name the option that is missing.
  */
-export function checkOutputVdsmOptions(options: OutputVdsmOptions): CheckedVdsmOptions {
-  if (options.outputPassword !== undefined)
+export function checkOutputVdsmOptions(request: OutputRequest): CheckedVdsmOptions {
+  if (request.password !== undefined)
     throw new UserError("-o vdsm: -op option cannot be used in this output mode");
   let vmUuid: string | undefined;
   let ovfOutput: string | undefined;
@@ -48,7 +43,7 @@ export function checkOutputVdsmOptions(options: OutputVdsmOptions): CheckedVdsmO
   let ovfFlavour: OvfFlavour = "rhvexp";
   const imageUuids: string[] = [];
   const volumeUuids: string[] = [];
-  for (const option of options.outputOptions) {
+  for (const option of request.options) {
     const separator = option.indexOf("=");
     const key = separator < 0 ? option : option.slice(0, separator);
     const value = separator < 0 ? "" : option.slice(separator + 1);
@@ -87,22 +82,21 @@ export function checkOutputVdsmOptions(options: OutputVdsmOptions): CheckedVdsmO
     );
   }
   if (vmUuid === undefined) throw new UserError("-o vdsm: -oo vdsm-vm-uuid was not specified");
-  if (options.outputStorage === undefined)
-    throw new UserError("-o vdsm: -os option was not specified");
-  const format = options.outputFormat ?? "raw";
+  if (request.storage === undefined) throw new UserError("-o vdsm: -os option was not specified");
+  const format = request.format ?? "raw";
   if (format !== "raw" && format !== "qcow2")
     throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
-  const allocation = options.outputAllocation ?? "sparse";
+  const allocation = request.allocation ?? "sparse";
   if (allocation !== "sparse" && allocation !== "preallocated") {
     throw new UserError(
       `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
     );
   }
   return {
-    storage: options.outputStorage,
+    storage: request.storage,
     format,
     allocation,
-    name: options.outputName,
+    name: request.name,
     imageUuids,
     volumeUuids,
     vmUuid,
@@ -165,14 +159,7 @@ export const outputVdsmMode: OutputModeDescriptor = {
   targetIsZero: true,
   keepSerialConsole: false,
   helperArgs(request) {
-    checkOutputVdsmOptions({
-      outputStorage: request.storage,
-      outputFormat: request.format,
-      outputAllocation: request.allocation,
-      outputName: request.name,
-      outputPassword: request.password,
-      outputOptions: request.options,
-    });
+    checkOutputVdsmOptions(request);
     return outputOptionArgs(request);
   },
   description: () => "-o vdsm",

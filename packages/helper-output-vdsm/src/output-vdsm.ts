@@ -21,12 +21,13 @@ import {
   onCleanup,
   runSucceeded,
   serveTargetDisk,
+  type OutputRequest,
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
 import { createMetaFiles, createOvf } from "@split-v2v/target-formats";
-import { checkOutputVdsmOptions, type CheckedVdsmOptions, type OutputVdsmOptions } from "./mode.js";
+import { checkOutputVdsmOptions, type CheckedVdsmOptions } from "./mode.js";
 
-export type { CheckedVdsmOptions, OutputVdsmOptions } from "./mode.js";
+export type { CheckedVdsmOptions } from "./mode.js";
 
 /** oVirt imports at most 23 disks per guest (virt-v2v 2.2's limit for this mode). */
 export const MAX_DISKS = 23;
@@ -78,10 +79,10 @@ function checkDiskCount(checked: CheckedVdsmOptions, source: MetadataIn["source"
 
 /** Everything that can be checked before the conversion, in 2.2's words. */
 export async function precheckOutputVdsm(
-  options: OutputVdsmOptions,
+  request: OutputRequest,
   context: Pick<StageContext, "workdir">,
 ): Promise<CheckedVdsm> {
-  const checked = checkOutputVdsmOptions(options);
+  const checked = checkOutputVdsmOptions(request);
   if (!(await isDirectory(checked.storage))) {
     throw new UserError(
       `-os ${checked.storage}: output directory does not exist or is not a directory`,
