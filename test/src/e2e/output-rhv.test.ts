@@ -5,26 +5,27 @@
  * on every run (UUIDs, dates, sizes of the converted data) are put aside, as upstream's own
  * test-v2v-o-rhv.sh puts them aside.
  *
- * virt-v2v 2.2 cannot write an ESD as root unless VDSM's user can write into it (it switches to
- * UID 36 to create files), so it runs here as the unprivileged user nobody, on a copy of the
- * guest that user can read; split-v2v runs as whoever runs the tests, and hands the files to
- * 36:36 when that is root.
+ * Then -o rhv-upload, into a stand-in oVirt engine.
+ *
+ * virt-v2v 2.2 run as root switches to VDSM's user (UID:GID 36:36) to create the files, so its ESD
+ * is owned by 36:36, as a real export domain is. split-v2v's ESD is left as the test made it
+ * (owned by whoever runs the tests): as root, split-v2v hands what it creates to 36:36 itself.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  chmod,
-  chown,
-  copyFile,
-  mkdir,
-  readFile,
-  readdir,
-  stat,
-  writeFile,
-} from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { phonyWindowsGuest, phonyWindowsUnavailableReason } from "../fixtures/guests.js";
+import {
+  PASSWORD,
+  STORAGE_DOMAIN,
+  startStandinOvirt,
+} from "@split-v2v/helper-output-rhv-upload/test/standin-ovirt";
+import {
+  inspectImage,
+  phonyWindowsGuest,
+  phonyWindowsUnavailableReason,
+} from "../fixtures/guests.js";
 import {
   fakeVirtToolsDir,
   fakeVirtioWinTree,
@@ -34,7 +35,7 @@ import { VIRT_V2V, leftovers, makeSandbox, runEnvironment, sha256 } from "../sup
 
 const SD_UUID = "12345678-1234-1234-1234-123456789abc";
 const UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-const NOBODY = 65534;
+const VDSM = 36;
 const DEBIAN_VIRT_V2V = "/usr/bin/virt-v2v";
 
 /** An empty ESD as oVirt makes it. */
@@ -117,10 +118,10 @@ test("-o rhv: the same ESD tree, .meta and OVF as virt-v2v 2.2 for the same gues
   const sandbox = await makeSandbox("output-rhv");
   t.after(() => sandbox.dispose());
   const root = path.dirname(sandbox.out);
-  // virt-v2v 2.2 runs as nobody: it must reach everything it reads and writes.
+  // virt-v2v 2.2 creates its files as UID 36, which must reach its ESD in the sandbox.
   await chmod(root, 0o755);
   const fixtures = path.join(root, "fixtures");
-  await mkdir(fixtures, { mode: 0o755 });
+  await mkdir(fixtures);
   const virtioWin = await fakeVirtioWinTree(fixtures);
   const environment = {
     VIRTIO_WIN: virtioWin,
@@ -130,55 +131,30 @@ test("-o rhv: the same ESD tree, .meta and OVF as virt-v2v 2.2 for the same gues
   const before = await sha256(guest.path);
 
   // split-v2v, on the cached guest itself (it is only read).
-  const oursXml = path.join(fixtures, "ours.xml");
-  await writeFile(oursXml, domainXml(guest.path));
+  const guestXml = path.join(fixtures, "guest.xml");
+  await writeFile(guestXml, domainXml(guest.path));
   const oursEsd = await makeEsd(path.join(root, "esd-split-v2v"));
   const ours = await execa(
     process.execPath,
-    [VIRT_V2V, "-i", "libvirtxml", oursXml, "-o", "rhv", "-os", oursEsd],
+    [VIRT_V2V, "-i", "libvirtxml", guestXml, "-o", "rhv", "-os", oursEsd],
     { env: { ...runEnvironment(sandbox), ...environment }, reject: false, stdin: "ignore" },
   );
   assert.equal(ours.exitCode, 0, `${String(ours.stdout)}\n${String(ours.stderr)}`);
   assert.equal(await sha256(guest.path), before, "the source guest is unchanged");
   assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
 
-  // virt-v2v 2.2, as nobody, on a copy of the guest that nobody can read.
-  const copy = path.join(fixtures, "win10.img");
-  await copyFile(guest.path, copy);
-  await chmod(copy, 0o444);
-  const theirsXml = path.join(fixtures, "theirs.xml");
-  await writeFile(theirsXml, domainXml(copy));
+  // virt-v2v 2.2, on the same guest, into an ESD owned by 36:36 when root (where it can write).
   const theirsEsd = await makeEsd(path.join(root, "esd-virt-v2v"));
-  const home = path.join(root, "nobody");
-  await mkdir(home);
+  const asRoot = process.geteuid?.() === 0;
   for (const dir of [
-    home,
     theirsEsd,
     ...["", "images", "master", "master/vms"].map((sub) => path.join(theirsEsd, SD_UUID, sub)),
   ])
-    await chown(dir, NOBODY, NOBODY);
+    if (asRoot) await chown(dir, VDSM, VDSM);
   const theirs = await execa(
-    "setpriv",
-    [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      "--clear-groups",
-      "--",
-      DEBIAN_VIRT_V2V,
-      "-i",
-      "libvirtxml",
-      theirsXml,
-      "-o",
-      "rhv",
-      "-os",
-      theirsEsd,
-    ],
-    {
-      env: { HOME: home, TMPDIR: home, LIBGUESTFS_CACHEDIR: home, LANG: "C", ...environment },
-      extendEnv: false,
-      reject: false,
-      stdin: "ignore",
-    },
+    DEBIAN_VIRT_V2V,
+    ["-i", "libvirtxml", guestXml, "-o", "rhv", "-os", theirsEsd],
+    { env: { ...runEnvironment(sandbox), ...environment }, reject: false, stdin: "ignore" },
   );
   assert.equal(
     theirs.exitCode,
@@ -195,8 +171,99 @@ test("-o rhv: the same ESD tree, .meta and OVF as virt-v2v 2.2 for the same gues
   for (const [volume, other] of [[mine.volumes[0]!, reference.volumes[0]!]]) {
     assert.equal((await stat(volume)).size, (await stat(other)).size);
   }
-  if (process.geteuid?.() === 0) {
-    const { uid, gid } = await stat(mine.volumes[0]!);
-    assert.deepEqual([uid, gid], [36, 36], "the volume is vdsm:kvm's");
+  // The same owner as 2.2's: vdsm:kvm when run as root, else the user's.
+  const owner = async (file: string) => {
+    const { uid, gid } = await stat(file);
+    return [uid, gid];
+  };
+  assert.deepEqual(await owner(mine.volumes[0]!), await owner(reference.volumes[0]!));
+});
+
+test("-o rhv-upload: the converted guest uploaded to a stand-in oVirt engine, the VM created", async (t) => {
+  // A STAND-IN engine and imageio (no oVirt engine can run here): the package's own, which
+  // answers the REST API and imageio as the real ones do and keeps the uploaded bytes.
+  const reason = phonyWindowsUnavailableReason() ?? fakeVirtioWinUnavailableReason();
+  if (reason !== null) {
+    t.skip(reason);
+    return;
   }
+  const guest = await phonyWindowsGuest("win10");
+  if (guest === null) throw new Error("phony Windows guest unavailable");
+  const sandbox = await makeSandbox("output-rhv-upload");
+  t.after(() => sandbox.dispose());
+  const root = path.dirname(sandbox.out);
+  const fixtures = path.join(root, "fixtures");
+  await mkdir(path.join(fixtures, "engine"), { recursive: true });
+  const engine = await startStandinOvirt(path.join(fixtures, "engine"));
+  t.after(() => engine.close());
+  const passwordFile = path.join(fixtures, "password");
+  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  const guestXml = path.join(fixtures, "guest.xml");
+  await writeFile(guestXml, domainXml(guest.path));
+  const before = await sha256(guest.path);
+
+  const run = execa(
+    process.execPath,
+    [
+      VIRT_V2V,
+      "-i",
+      "libvirtxml",
+      guestXml,
+      "-o",
+      "rhv-upload",
+      "-oc",
+      engine.apiUrl,
+      "-op",
+      passwordFile,
+      "-os",
+      STORAGE_DOMAIN,
+      "-oo",
+      `rhv-cafile=${engine.caFile}`,
+      "-oo",
+      "rhv-verifypeer=true",
+    ],
+    {
+      env: {
+        ...runEnvironment(sandbox),
+        VIRTIO_WIN: await fakeVirtioWinTree(fixtures),
+        VIRT_TOOLS_DATA_DIR: fakeVirtToolsDir() ?? "/nonexistent",
+      },
+      reject: false,
+      stdin: "ignore",
+    },
+  );
+  // The engine's password is on no command line while the run goes on.
+  const seen = new Set<string>();
+  while (run.exitCode === undefined && run.pid !== undefined) {
+    const ps = await execa("ps", ["-eo", "args"], { reject: false });
+    for (const line of String(ps.stdout).split("\n")) if (line.includes(PASSWORD)) seen.add(line);
+    await Promise.race([run, new Promise((resolve) => setTimeout(resolve, 250))]);
+  }
+  const result = await run;
+  assert.equal(result.exitCode, 0, `${String(result.stdout)}\n${String(result.stderr)}`);
+  assert.deepEqual([...seen], [], "the password was on a command line");
+  assert.ok(!String(result.stdout).includes(PASSWORD) && !String(result.stderr).includes(PASSWORD));
+  assert.match(String(result.stdout), /Setting up the destination: -o rhv-upload -oc https:\/\//);
+  assert.equal(await sha256(guest.path), before, "the source guest is unchanged");
+  assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
+
+  // One VM, named as the source, whose OVF names the one disk uploaded, finalized, not cancelled.
+  const vms = [...engine.vms.values()].filter((vm) => vm.name === "win10-rhv");
+  assert.equal(vms.length, 1);
+  const [diskId] = vms[0]!.diskIds;
+  assert.ok(diskId !== undefined && vms[0]!.diskIds.length === 1);
+  assert.match(vms[0]!.ovf, new RegExp(`ovf:diskId='${diskId}'`));
+  assert.ok(engine.calls.some((call) => /imagetransfers\/[^/]+\/finalize$/.test(call.url)));
+  assert.ok(!engine.calls.some((call) => /cancel$/.test(call.url) || call.method === "DELETE"));
+  // The copy sent data in requests of at most 4 MiB, as 2.2's request size for this output.
+  const puts = engine.calls.filter((call) => call.method === "PUT");
+  assert.ok(puts.length > 0);
+  assert.ok(puts.every((call) => call.range![1] - call.range![0] < 4 * 1024 * 1024));
+
+  // What was uploaded is the converted guest: Windows, with the virtio drivers installed.
+  const disk = engine.disks.get(diskId);
+  assert.ok(disk !== undefined);
+  const inspection = await inspectImage(disk.file, { paths: ["/Windows/Drivers/VirtIO"] });
+  assert.equal(inspection.roots[0]?.type, "windows");
+  assert.deepEqual(inspection.existingPaths, ["/Windows/Drivers/VirtIO"]);
 });
