@@ -29,15 +29,12 @@ import {
   type OutputStage,
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
-import { createOvf } from "@split-v2v/target-formats";
+import { createOvf, refuseTooManyOvirtDisks } from "@split-v2v/target-formats";
 import { imageioOptions, imageioWriterSpec, redactTicket, writeUrlConfig } from "./imageio.js";
 import { checkRhvUploadOptions, type RhvUploadOptions, type RhvUploadRequest } from "./mode.js";
 import { EngineError, OvirtEngine, objectOf, stringOf, type ApiObject } from "./ovirt-api.js";
 
 export type { RhvUploadOptions, RhvUploadRequest } from "./mode.js";
-
-/** 2.2's limit (error_if_disk_count_gt dir 23). */
-export const MAX_DISKS = 23;
 
 /** How long to wait for a disk or a transfer to change state (2.2: 5 minutes). */
 const STATE_TIMEOUT_MS = 5 * 60 * 1000;
@@ -226,9 +223,7 @@ async function checkAgainstSource(
   source: MetadataIn["source"],
 ): Promise<void> {
   const count = source.disks.length;
-  if (count > MAX_DISKS) {
-    throw new UserError(`this output module doesn't support copying more than ${MAX_DISKS} disks`);
-  }
+  refuseTooManyOvirtDisks(count);
   const uuids = checked.options.diskUuids;
   if (uuids !== null && uuids.length !== count) {
     throw new UserError(

@@ -16,7 +16,6 @@ import { randomUUID } from "node:crypto";
 import { access, chmod, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
-  UserError,
   metadataInPath,
   metadataOutPath,
   onCleanup,
@@ -29,16 +28,13 @@ import {
 } from "@split-v2v/common";
 import { NbdConnection } from "@split-v2v/libnbd";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
-import { createMetaFiles, createOvf } from "@split-v2v/target-formats";
+import { createMetaFiles, createOvf, refuseTooManyOvirtDisks } from "@split-v2v/target-formats";
 import { checkOutputRhvOptions, type CheckedRhvOptions } from "./mode.js";
 import { VdsmOwnership, findStorageDomain, isDirectory, mountStorage } from "./storage-domain.js";
 
 export type { CheckedRhvOptions } from "./mode.js";
 
 const DOMAIN_CLASS = "Export Storage Domain";
-
-/** oVirt imports at most 23 disks per guest (virt-v2v 2.2's limit for this mode). */
-export const MAX_DISKS = 23;
 
 export interface StageContext {
   workdir: string;
@@ -66,11 +62,7 @@ async function sourceOf(workdir: string): Promise<MetadataIn["source"] | null> {
 }
 
 function refuseTooManyDisks(source: MetadataIn["source"]): void {
-  if (source.disks.length > MAX_DISKS) {
-    throw new UserError(
-      `this output module doesn't support copying more than ${MAX_DISKS} disks (this guest has ${source.disks.length})`,
-    );
-  }
+  refuseTooManyOvirtDisks(source.disks.length);
 }
 
 /**

@@ -24,13 +24,10 @@ import {
   type OutputRequest,
 } from "@split-v2v/common";
 import { readMetadata, type MetadataIn } from "@split-v2v/metadata-schema";
-import { createMetaFiles, createOvf } from "@split-v2v/target-formats";
+import { createMetaFiles, createOvf, refuseTooManyOvirtDisks } from "@split-v2v/target-formats";
 import { checkOutputVdsmOptions, type CheckedVdsmOptions } from "./mode.js";
 
 export type { CheckedVdsmOptions } from "./mode.js";
-
-/** oVirt imports at most 23 disks per guest (virt-v2v 2.2's limit for this mode). */
-export const MAX_DISKS = 23;
 
 export interface StageContext {
   workdir: string;
@@ -65,11 +62,7 @@ async function sourceOf(workdir: string): Promise<MetadataIn["source"] | null> {
 /** The disks fit the UUIDs given (2.2 checks this in setup, after the conversion). */
 function checkDiskCount(checked: CheckedVdsmOptions, source: MetadataIn["source"]): void {
   const disks = source.disks.length;
-  if (disks > MAX_DISKS) {
-    throw new UserError(
-      `this output module doesn't support copying more than ${MAX_DISKS} disks (this guest has ${disks})`,
-    );
-  }
+  refuseTooManyOvirtDisks(disks);
   if (checked.imageUuids.length !== disks || checked.volumeUuids.length !== disks) {
     throw new UserError(
       `the number of ‘-oo vdsm-image-uuid’ and ‘-oo vdsm-vol-uuid’ parameters passed on the command line has to match the number of guest disk images (for this guest: ${disks})`,

@@ -46,6 +46,8 @@ export {
   ovfFlavourOf,
   OVF_FLAVOURS,
   OVF_GENERATED_BY,
+  OVIRT_MAX_DISKS,
+  refuseTooManyOvirtDisks,
   type OvfFlavour,
   type OvfDisk,
   type OvfInput,

@@ -44,6 +44,18 @@ export function ovfFlavourOf(value: string): OvfFlavour {
   return flavour;
 }
 
+/** oVirt imports at most 23 disks per guest: virt-v2v 2.2's limit for -o rhv, vdsm and rhv-upload. */
+export const OVIRT_MAX_DISKS = 23;
+
+/** Refuses a guest with more disks than oVirt imports, in 2.2's words and with the count. */
+export function refuseTooManyOvirtDisks(disks: number): void {
+  if (disks > OVIRT_MAX_DISKS) {
+    throw new UserError(
+      `this output module doesn't support copying more than ${OVIRT_MAX_DISKS} disks (this guest has ${disks})`,
+    );
+  }
+}
+
 export interface OvfDisk {
   /** The image (disk) UUID: the directory under images/. */
   imageUuid: string;
