@@ -15,6 +15,9 @@ PACKAGES=(
   # -i libvirt: libvirt's client library (its test driver needs no daemon); -i libvirt -ic vpx://
   # over HTTPS: curl, which the cookie script runs.
   libvirt0 curl
+  # -o libvirt's tests: libvirtd with its qemu and storage drivers, run by the tests themselves
+  # as a private session daemon in a temporary directory (no service is enabled or started).
+  libvirt-daemon libvirt-daemon-driver-qemu
   # -i ova: zip OVAs are unpacked with unzip; tar, gzip and xz-utils for the others.
   unzip tar gzip xz-utils
   # Tests: test guests (a real Debian built with debootstrap, an rpm database built with rpm),

@@ -2,6 +2,7 @@ import { passwordFileAuth, readFirstLine } from "./auth.js";
 import { LibvirtError } from "./errors.js";
 import {
   VIR_CONNECT_RO,
+  VIR_DOMAIN_UNDEFINE_NVRAM,
   VIR_DOMAIN_XML_SECURE,
   VIR_ERR_INVALID_ARG,
   VIR_ERR_NO_DOMAIN,
@@ -48,6 +49,13 @@ export interface LibvirtDomain {
   state(): DomainState;
   /** virDomainGetXMLDesc; `secure` (VIR_DOMAIN_XML_SECURE) includes passwords, as virt-v2v asks. */
   xml(options: { secure: boolean }): string;
+  /**
+   * virDomainUndefineFlags: removes the persistent definition; a running domain becomes
+   * transient. `nvram` (VIR_DOMAIN_UNDEFINE_NVRAM) removes its UEFI NVRAM file too: the qemu
+   * driver refuses to undefine a domain whose NVRAM file exists without it, and the test driver
+   * refuses the flag. The object stays valid until free().
+   */
+  undefine(options: { nvram: boolean }): void;
   free(): void;
 }
 
@@ -141,6 +149,13 @@ class Domain extends LibvirtObject implements LibvirtDomain {
   xml(options: { secure: boolean }): string {
     const flags = options.secure ? VIR_DOMAIN_XML_SECURE : 0;
     return check(virt.domainGetXMLDesc(this.pointer("xml"), flags), "virDomainGetXMLDesc");
+  }
+
+  undefine(options: { nvram: boolean }): void {
+    const flags = options.nvram ? VIR_DOMAIN_UNDEFINE_NVRAM : 0;
+    if (virt.domainUndefineFlags(this.pointer("undefine"), flags) < 0) {
+      throw LibvirtError.fromLastError("virDomainUndefineFlags");
+    }
   }
 }
 

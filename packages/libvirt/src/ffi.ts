@@ -39,6 +39,8 @@ export const VIR_CRED_NOECHOPROMPT = 7;
 
 export const VIR_CONNECT_RO = 1;
 export const VIR_DOMAIN_XML_SECURE = 1;
+/** virDomainUndefineFlags: also remove the UEFI NVRAM file (an error without it, if there is one). */
+export const VIR_DOMAIN_UNDEFINE_NVRAM = 4;
 /** VIR_UUID_STRING_BUFLEN: 36 characters and the NUL. */
 const VIR_UUID_STRING_BUFLEN = 37;
 
@@ -122,6 +124,9 @@ const fn = {
     "virDomain *virDomainLookupByName(virConnect *conn, const char *name)",
   ),
   domainDefineXML: libvirt.func("virDomain *virDomainDefineXML(virConnect *conn, const char *xml)"),
+  domainUndefineFlags: libvirt.func(
+    "int virDomainUndefineFlags(virDomain *domain, unsigned int flags)",
+  ),
   domainFree: libvirt.func("int virDomainFree(virDomain *domain)"),
   domainGetName: libvirt.func("const char *virDomainGetName(virDomain *domain)"),
   domainGetUUIDString: libvirt.func(
@@ -397,6 +402,8 @@ export const virt = {
     asPointerOrNull(fn.domainLookupByName(conn, name)),
   domainDefineXML: (conn: VirObjectPointer, xml: string): VirObjectPointer | null =>
     asPointerOrNull(fn.domainDefineXML(conn, xml)),
+  domainUndefineFlags: (domain: VirObjectPointer, flags: number): number =>
+    asNumber(fn.domainUndefineFlags(domain, flags), "virDomainUndefineFlags"),
   domainFree: (domain: VirObjectPointer): number =>
     asNumber(fn.domainFree(domain), "virDomainFree"),
   domainGetName: (domain: VirObjectPointer): string | null =>

@@ -305,6 +305,20 @@ test("defineDomain, domainExists, capabilities", (t) => {
   assert.ok(bad.message.length > 0);
 
   assert.match(connection.capabilities(), /^<capabilities>/);
+
+  // undefine: the definition goes (the object stays usable until freed). The test driver
+  // refuses VIR_DOMAIN_UNDEFINE_NVRAM, which shows that the flag reaches libvirt.
+  const defined = connection.lookupDomainByName("converted");
+  const withNvram = libvirtErrorOf(() => defined.undefine({ nvram: true }));
+  assert.equal(withNvram.libvirtCall, "virDomainUndefineFlags");
+  assert.match(withNvram.message, /unsupported flags \(0x4\)/);
+  defined.undefine({ nvram: false });
+  assert.equal(connection.domainExists("converted"), false);
+  assert.equal(
+    libvirtErrorOf(() => defined.undefine({ nvram: false })).libvirtCall,
+    "virDomainUndefineFlags",
+  );
+  defined.free();
 });
 
 test("close and free are idempotent; a closed connection refuses calls; domains outlive it", (t) => {
