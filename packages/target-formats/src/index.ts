@@ -54,6 +54,28 @@ export {
 } from "./ovf.js";
 export { findUefiFirmware, type UefiFirmware } from "./uefi.js";
 export {
+  createOpenstackImageProperties,
+  type OpenstackImageProperty,
+  type OpenstackImagePropertiesInput,
+} from "./openstack-image-properties.js";
+export {
+  createQemuScript,
+  QEMU_ACCEL_VARIABLE,
+  DEFAULT_QEMU_ACCEL,
+  type QemuScriptInput,
+} from "./qemu-script.js";
+export {
+  createKubevirtYaml,
+  kubevirtDiskName,
+  KUBEVIRT_YAML_FORMS,
+  yamlDocument,
+  yamlMap,
+  type KubevirtYamlForm,
+  type KubevirtYamlInput,
+  type YamlMap,
+  type YamlValue,
+} from "./kubevirt-yaml.js";
+export {
   element,
   text,
   comment,

@@ -2,7 +2,8 @@
  * The Linux conversion, proven by booting: a Debian guest built for VMware (disk named sda in
  * fstab or on grub's kernel line, open-vm-tools, an initramfs without virtio drivers, so only a
  * correct conversion boots) is converted with `virt-v2v -i disk … -o local`, then booted under
- * qemu with the devices of its libvirt XML (virtio-blk, virtio-net). The conversion runs once;
+ * qemu with the devices of its libvirt XML (virtio-blk, virtio-net); or converted with
+ * `-o qemu` and booted by running the script that writes. The conversion runs once;
  * every check reads its result. One test file per Debian release calls this, so that the
  * runner can spread the releases over its lanes. (The fixture's own test shows what the
  * unconverted images are.)
@@ -15,6 +16,7 @@ import { execa } from "execa";
 import {
   UUID_ROOT,
   bootGuest,
+  bootScript,
   debianGuest,
   debianVariant,
   modulesIn,
@@ -97,14 +99,24 @@ async function vmwareGuestFolder(directory: string, image: string): Promise<stri
   return vmx;
 }
 
+/**
+ * Where the converted guest goes: `-o local` (the disk and a libvirt XML, booted under qemu
+ * with the XML's devices), or `-o qemu` (the disk and a script, booted by running the script).
+ */
+export type DebianBootOutput = "local" | "qemu";
+
 /** Registers the test of one Debian variant with a single BIOS disk (bios, bullseye, trixie). */
 export function debianBootTest(
   variant: DebianGuestVariant,
   source: DebianBootSource = { kind: "disk" },
+  output: DebianBootOutput = "local",
 ): void {
   const { release, nic } = debianVariant(variant);
   const staticIp = source.kind === "vmx-static-ip";
-  const how = staticIp ? `-i vmx, --mac …:ip:${STATIC_ADDRESS}` : "-i disk";
+  const how = [
+    staticIp ? `-i vmx, --mac …:ip:${STATIC_ADDRESS}` : "-i disk",
+    ...(output === "qemu" ? ["-o qemu, booted by its script"] : []),
+  ].join("; ");
   test(`a VMware-style Debian ${release} guest (${nic}, ${how}) converts and boots on virtio-blk and virtio-net`, async (t) => {
     const guest = await debianGuest(variant);
     const sandbox = await makeSandbox(`linux-boot-${variant}`);
@@ -121,7 +133,7 @@ export function debianBootTest(
         ]
       : ["-i", "disk", guest.path];
     const conversion = await virtV2v(
-      [...input, "-o", "local", "-os", sandbox.out, "-on", "debian"],
+      [...input, "-o", output, "-os", sandbox.out, "-on", "debian"],
       sandbox,
     );
     assert.equal(conversion.exitCode, 0, `${conversion.stdout}\n${conversion.stderr}`);
@@ -134,21 +146,48 @@ export function debianBootTest(
     assert.equal(await sha256(guest.path), before, "the source image is unchanged");
     assert.deepEqual(await leftovers(sandbox), { processes: [], workdirs: [] });
     const disk = path.join(sandbox.out, "debian-sda");
-    const xml = await readFile(path.join(sandbox.out, "debian.xml"), "utf8");
-    assert.match(xml, /<target dev='vda' bus='virtio'\/>/);
+    // -o local: the libvirt XML; -o qemu: the script that boots the guest.
+    const xml =
+      output === "local" ? await readFile(path.join(sandbox.out, "debian.xml"), "utf8") : null;
+    if (xml !== null) assert.match(xml, /<target dev='vda' bus='virtio'\/>/);
+    const script = path.join(sandbox.out, "debian.sh");
+    if (output === "qemu") {
+      assert.deepEqual((await readdir(sandbox.out)).sort(), ["debian-sda", "debian.sh"]);
+      assert.equal((await stat(script)).mode & 0o777, 0o755);
+      await execa("sh", ["-n", script]);
+      const text = await readFile(script, "utf8");
+      assert.ok(
+        text.includes(
+          `    -drive file=${disk},format=raw,if=none,id=drive-vblk-0,media=disk \\\n    -device virtio-blk-pci,drive=drive-vblk-0 \\\n`,
+        ),
+        text,
+      );
+      // A Linux guest's serial console is the script's stdout; the source's NIC keeps its MAC.
+      assert.match(text, / {4}-serial stdio\n$/);
+      assert.equal(text.includes(`-device virtio-net-pci,netdev=net0,mac=${VMX_MAC}`), staticIp);
+    }
 
     await t.test(
       `it boots: root on /dev/vda1, ${nic} up with ${staticIp ? `the static address ${STATIC_ADDRESS}` : "an address from DHCP"}, VMware tools gone, settled`,
       async () => {
         // The NIC keeps the source's MAC, as libvirt gives it from the XML; a plain disk image
-        // has none: qemu's default one, as libvirt would make one up.
-        assert.equal(xml.includes(`<mac address='${VMX_MAC}'/>`), staticIp);
-        const boot = await bootGuest({
-          disks: [disk],
-          bus: "virtio",
-          nic: { mac: staticIp ? VMX_MAC : null },
-          timeoutMs: 8 * 60 * 1000,
-        });
+        // has none: qemu's default one, as libvirt would make one up. The script has a NIC only
+        // for the source's: for a plain disk image the test adds one, as for the XML.
+        if (xml !== null) assert.equal(xml.includes(`<mac address='${VMX_MAC}'/>`), staticIp);
+        const timeoutMs = 8 * 60 * 1000;
+        const boot =
+          output === "qemu"
+            ? await bootScript({
+                script,
+                ...(staticIp ? {} : { nic: { mac: null } }),
+                timeoutMs,
+              })
+            : await bootGuest({
+                disks: [disk],
+                bus: "virtio",
+                nic: { mac: staticIp ? VMX_MAC : null },
+                timeoutMs,
+              });
         const context = `marker: ${boot.markerLine}; console ends with:\n${boot.console.slice(-2000)}`;
         assert.equal(boot.mounts.root, "/dev/vda1", context);
         // The guest's /etc/network/interfaces names its VMware NIC: the virtio NIC took that
