@@ -1,11 +1,11 @@
 /**
  * The selectors (virt-v2v's select_input and select_output): a table of the mode descriptors
- * the helper packages export, plus the modes of virt-v2v 2.2 that split-v2v does not serve yet.
- * Everything said about modes (--help, the capability lines, "-io ?", the refusals and the
- * lists of available modes) is derived from this table.
+ * the helper packages export: every input and output mode of virt-v2v 2.2.
+ * Everything said about modes (--help, the capability lines, "-io ?" and "-oo ?", the
+ * refusals) is derived from this table.
  *
  * Adding a mode: its package (which exports its descriptor from src/mode.ts), then its entry
- * here in place of its name in NOT_YET.
+ * here.
  */
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -31,6 +31,11 @@ import { outputNullMode } from "@split-v2v/helper-output-null/mode";
 import { outputRhvMode } from "@split-v2v/helper-output-rhv/mode";
 import { outputRhvUploadMode } from "@split-v2v/helper-output-rhv-upload/mode";
 import { outputVdsmMode } from "@split-v2v/helper-output-vdsm/mode";
+import { outputLibvirtMode } from "@split-v2v/helper-output-libvirt/mode";
+import { outputQemuMode } from "@split-v2v/helper-output-qemu/mode";
+import { outputKubevirtMode } from "@split-v2v/helper-output-kubevirt/mode";
+import { outputOpenstackMode } from "@split-v2v/helper-output-openstack/mode";
+import { outputGlanceMode } from "@split-v2v/helper-output-glance/mode";
 
 export type { InputRequest, OutputRequest } from "@split-v2v/common";
 
@@ -60,23 +65,19 @@ export const INPUT_MODES: readonly InputModeDescriptor[] = [
   inputVmxMode,
 ];
 
-/** The output modes split-v2v serves. */
+/** The output modes split-v2v serves, in virt-v2v 2.2's order (its capability lines). */
 export const OUTPUT_MODES: readonly OutputModeDescriptor[] = [
+  outputGlanceMode,
+  outputKubevirtMode,
+  outputLibvirtMode,
   outputLocalMode,
   outputNullMode,
+  outputOpenstackMode,
+  outputQemuMode,
   outputRhvMode,
   outputRhvUploadMode,
   outputVdsmMode,
 ];
-
-/**
- * Modes virt-v2v 2.2 has that split-v2v does not serve yet (with their other names): refused
- * by name, with the list of the modes that exist.
- */
-const NOT_YET: Readonly<Record<"input" | "output", readonly (readonly string[])[]>> = {
-  input: [],
-  output: [["glance"], ["kubevirt"], ["libvirt"], ["openstack", "osp", "rhosp"], ["qemu"]],
-};
 
 function namesOf(descriptor: ModeDescriptor): string[] {
   return [descriptor.name, ...descriptor.aliases];
@@ -88,30 +89,8 @@ export function availableModeNames(kind: "input" | "output"): string {
   return [...new Set(modes.flatMap(namesOf))].join(", ");
 }
 
-/** "-i libvirt -ic vpx|esx|gsx://… -it vddk": the -ic and -it a mode of a shared name serves. */
-function servedFor(mode: InputModeDescriptor): string {
-  const schemes = mode.connectionSchemes ?? [];
-  return [
-    `-i ${mode.name}`,
-    ...(schemes.length === 0 ? [] : [`-ic ${schemes.join("|")}://…`]),
-    ...mode.transports.map((transport) => `-it ${transport}`),
-  ].join(" ");
-}
-
 function refuseUnserved(kind: "input" | "output", mode: string): never {
-  const flag = kind === "input" ? "-i" : "-o";
-  if (NOT_YET[kind].some((names) => names.includes(mode))) {
-    // A name served for some -ic/-it only (-i libvirt with -it vddk) says which.
-    const partly =
-      kind === "input"
-        ? INPUT_MODES.filter((descriptor) => namesOf(descriptor).includes(mode)).map(servedFor)
-        : [];
-    const only = partly.length === 0 ? "" : ` for this -ic/-it (only ${partly.join(", ")} is)`;
-    throw new UserError(
-      `${flag} ${mode}: this ${kind} mode is not implemented yet in split-v2v${only}; available ${kind} modes: ${availableModeNames(kind)}`,
-    );
-  }
-  throw new UserError(`unknown ${flag} option: ${mode}`);
+  throw new UserError(`unknown ${kind === "input" ? "-i" : "-o"} option: ${mode}`);
 }
 
 /** -i with -ic and -it: several modes may share an -i name (-i libvirt: vpx, xen+ssh, vddk…). */
@@ -151,12 +130,9 @@ export function inputHelperArgs(mode: InputModeDescriptor, request: InputRequest
   return mode.helperArgs(request);
 }
 
-/** Whether virt-v2v 2.2 knows this -o mode (served here or not). */
+/** Whether this -o mode exists (--print-source needs no more of it). */
 export function isKnownOutputMode(mode: string): boolean {
-  return (
-    OUTPUT_MODES.some((descriptor) => namesOf(descriptor).includes(mode)) ||
-    NOT_YET.output.some((names) => names.includes(mode))
-  );
+  return OUTPUT_MODES.some((descriptor) => namesOf(descriptor).includes(mode));
 }
 
 /**

@@ -199,8 +199,6 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     );
   }
   const keySelectors = many("key").map(parseKeySelector);
-  if (flag("qemu-boot"))
-    throw new UserError("--qemu-boot: -o qemu is not implemented yet in split-v2v");
 
   const warnings: string[] = [];
   if (single("no-trim") !== undefined)
@@ -210,6 +208,8 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
 
   const outputOptions = many("oo");
   if (flag("compressed")) outputOptions.push("compressed");
+  // virt-v2v 2.2's --qemu-boot is -oo qemu-boot (its set_output_option_compat).
+  if (flag("qemu-boot")) outputOptions.push("qemu-boot");
   // virt-v2v's --vdsm-X V options are -oo vdsm-X=V.
   for (const name of ["vdsm-compat", "vdsm-vm-uuid", "vdsm-ovf-output", "vdsm-ovf-flavour"]) {
     const value = single(name);

@@ -99,7 +99,7 @@ test("--machine-readable alone asks for capabilities; with a source it is a run"
   assert.equal(run.kind === "run" && run.machineReadable, "stream:stderr");
 });
 
-test("modes: implemented ones select a helper, known others are refused by name", () => {
+test("modes: each name (and alias) of virt-v2v 2.2 selects its helper, others are refused", () => {
   assert.equal(selectInputMode("disk").helperPackage, "@split-v2v/helper-input-disk");
   assert.equal(selectOutputMode("disk").helperPackage, "@split-v2v/helper-output-local");
   assert.equal(selectInputMode("ova").helperPackage, "@split-v2v/helper-input-ova");
@@ -119,10 +119,10 @@ test("modes: implemented ones select a helper, known others are refused by name"
   assert.equal(selectOutputMode("vdsm").helperPackage, "@split-v2v/helper-output-vdsm");
   for (const name of ["rhv-upload", "ovirt-upload", "ovirt_upload", "rhv_upload"])
     assert.equal(selectOutputMode(name).helperPackage, "@split-v2v/helper-output-rhv-upload");
-  assert.throws(
-    () => selectOutputMode("kubevirt"),
-    /-o kubevirt: this output mode is not implemented yet/,
-  );
+  for (const name of ["openstack", "osp", "rhosp"])
+    assert.equal(selectOutputMode(name).helperPackage, "@split-v2v/helper-output-openstack");
+  for (const name of ["glance", "kubevirt", "libvirt", "qemu"])
+    assert.equal(selectOutputMode(name).helperPackage, `@split-v2v/helper-output-${name}`);
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
   assert.throws(
     () =>
@@ -166,9 +166,16 @@ test("the refusals, the capability lines and --help are derived from the one tab
     "vmx",
   ]);
   assert.deepEqual(names(OUTPUT_MODES), [
+    "glance",
+    "kubevirt",
+    "libvirt",
     "disk",
     "local",
     "null",
+    "openstack",
+    "osp",
+    "rhosp",
+    "qemu",
     "rhv",
     "ovirt",
     "rhev",
@@ -179,10 +186,8 @@ test("the refusals, the capability lines and --help are derived from the one tab
     "vdsm",
   ]);
   assert.throws(() => selectInputMode("floppy"), /^UserError: unknown -i option: floppy$/);
-  assert.throws(
-    () => selectOutputMode("openstack"),
-    /available output modes: disk, local, null, rhv, ovirt, rhev, rhv-upload, ovirt-upload, ovirt_upload, rhv_upload, vdsm$/,
-  );
+  // Every output mode of virt-v2v 2.2 is served: none is refused as "not implemented".
+  assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
   // Every mode a descriptor serves is on the capability list, and nothing else of its kind.
   const lines = capabilities();
   assert.deepEqual(
@@ -193,8 +198,13 @@ test("the refusals, the capability lines and --help are derived from the one tab
       "input:libvirtxml",
       "input:ova",
       "input:vmx",
+      "output:glance",
+      "output:kubevirt",
+      "output:libvirt",
       "output:local",
       "output:null",
+      "output:openstack",
+      "output:qemu",
       "output:rhv",
       "output:rhv-upload",
       "output:vdsm",
@@ -221,8 +231,24 @@ test("the refusals, the capability lines and --help are derived from the one tab
   assert.match(help, /^ {2}-i <disk\|local\|libvirt\|libvirtxml\|ova\|vmx> +Set input mode/m);
   assert.match(
     help,
-    /^ {2}-o <disk\|local\|null\|rhv\|ovirt\|rhev\|rhv-upload\|ovirt-upload\|ovirt_upload\|rhv_upload\|vdsm> +Set output mode/m,
+    /^ {2}-o <glance\|kubevirt\|libvirt\|disk\|local\|null\|openstack\|osp\|rhosp\|qemu\|rhv\|ovirt\|rhev\|rhv-upload\|ovirt-upload\|ovirt_upload\|rhv_upload\|vdsm> +Set output mode/m,
   );
+});
+
+test("--qemu-boot is -oo qemu-boot, as in virt-v2v 2.2", () => {
+  const command = parseCommandLine([
+    "-i",
+    "disk",
+    "x.img",
+    "-o",
+    "qemu",
+    "-os",
+    "/out",
+    "--qemu-boot",
+  ]);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  assert.deepEqual(command.run.output.options, ["qemu-boot"]);
 });
 
 test("--vdsm-X V is -oo vdsm-X=V, as in virt-v2v 2.2", () => {
