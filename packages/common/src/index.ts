@@ -19,3 +19,4 @@ export * from "./libvirt-uri.js";
 export * from "./ocaml-int.js";
 export * from "./xml-query.js";
 export * from "./local-target.js";
+export * from "./output-options.js";

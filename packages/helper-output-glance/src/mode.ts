@@ -6,6 +6,8 @@
  */
 import {
   UserError,
+  checkOutputAllocation,
+  checkRawOrQcow2,
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
@@ -23,23 +25,14 @@ export interface CheckedGlanceOptions {
  * files are always sparse); no -oo, -oc, -op or -os; -of raw or qcow2.
  */
 export function checkOutputGlanceOptions(request: OutputRequest): CheckedGlanceOptions {
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  checkOutputAllocation(request.allocation);
   if (request.options.length > 0) throw new UserError("no -oo (output options) are allowed here");
   const refuse = (option: string) =>
     new UserError(`-o glance: ${option} option cannot be used in this output mode`);
   if (request.connection !== undefined) throw refuse("-oc");
   if (request.password !== undefined) throw refuse("-op");
   if (request.storage !== undefined) throw refuse("-os");
-  const format = request.format ?? "raw";
-  if (format !== "raw" && format !== "qcow2") {
-    throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
-  }
-  return { format, name: request.name };
+  return { format: checkRawOrQcow2(request.format), name: request.name };
 }
 
 export const outputGlanceMode: OutputModeDescriptor = {

@@ -9,6 +9,11 @@
  */
 import {
   UserError,
+  checkLocalFileFormat,
+  checkOutputAllocation,
+  checkRawOrQcow2,
+  outputBoolean,
+  outputOptionPairs,
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
@@ -47,13 +52,6 @@ export function checkKubevirtName(name: string): void {
   }
 }
 
-/** OCaml's bool_of_string, which newer virt-v2v applies to -oo compressed=… and create=…. */
-function boolOption(key: string, value: string): boolean {
-  if (value === "" || value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`-o kubevirt: -oo ${key}=${value}: the value must be true or false`);
-}
-
 /**
  * The options that need no file system, in newer virt-v2v's order and words (2.2 refuses every
  * -oo: "no -oo (output options) are allowed here"). 2.2 and 2.4 name "-o local" in the -op
@@ -66,16 +64,13 @@ export function checkOutputKubevirtOptions(request: OutputRequest): CheckedKubev
   let create = true;
   let form: KubevirtForm = "vm";
   const disks: string[] = [];
-  for (const option of request.options) {
-    const separator = option.indexOf("=");
-    const key = separator < 0 ? option : option.slice(0, separator);
-    const value = separator < 0 ? "" : option.slice(separator + 1);
+  for (const { key, value } of outputOptionPairs(request.options)) {
     switch (key) {
       case "compressed":
-        compressed = boolOption(key, value);
+        compressed = outputBoolean("kubevirt", key, value);
         break;
       case "create":
-        create = boolOption(key, value);
+        create = outputBoolean("kubevirt", key, value);
         break;
       case "disk":
         if (value === "")
@@ -98,20 +93,10 @@ export function checkOutputKubevirtOptions(request: OutputRequest): CheckedKubev
     throw new UserError("-o kubevirt: -op option cannot be used in this output mode");
   if (request.storage === undefined)
     throw new UserError("-o kubevirt: output directory was not specified, use '-os /dir'");
-  const format = request.format ?? "raw";
-  if (format !== "raw" && format !== "qcow2")
-    throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
-  if (compressed && format !== "qcow2") {
-    throw new UserError(
-      "‘-oo compressed’ is only allowed when the output format is a local qcow2-format file, i.e. ‘-of qcow2’",
-    );
-  }
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  // -of first, then compressed: a bad -of is refused whatever -oo says.
+  const format = checkRawOrQcow2(request.format);
+  checkLocalFileFormat(format, compressed);
+  const allocation = checkOutputAllocation(request.allocation);
   return {
     storage: request.storage,
     format,

@@ -6,6 +6,10 @@
  */
 import {
   UserError,
+  checkLocalFileFormat,
+  checkOutputAllocation,
+  outputBoolean,
+  outputOptionPairs,
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
@@ -27,38 +31,19 @@ export interface LibvirtRequestOptions {
 }
 
 /**
- * OCaml's bool_of_string, which 2.2 applies to -oo compressed=… (an empty value is true). 2.2
- * dies with "internal error: invalid argument: bool_of_string" on anything else; this says what
- * is wrong.
- */
-function boolOption(key: string, value: string): boolean {
-  if (value === "" || value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`-o libvirt: -oo ${key}=${value}: the value must be true or false`);
-}
-
-/**
  * 2.2's parse_options, in its order and words: each -oo known, -op refused. Then -oa, which 2.2
  * checks on its command line. 2.2's message for an unknown -oo says "-o disk" (its text is
  * shared with -o local), and is kept as 2.2 prints it.
  */
 export function checkOutputLibvirtOptions(request: OutputRequest): LibvirtRequestOptions {
   let compressed = false;
-  for (const option of request.options) {
-    const separator = option.indexOf("=");
-    const key = separator < 0 ? option : option.slice(0, separator);
-    const value = separator < 0 ? "" : option.slice(separator + 1);
-    if (key === "compressed") compressed = boolOption(key, value);
+  for (const { key, value } of outputOptionPairs(request.options)) {
+    if (key === "compressed") compressed = outputBoolean("libvirt", key, value);
     else throw new UserError(`-o disk: unknown output option ‘-oo ${key}’`);
   }
   if (request.password !== undefined)
     throw new UserError("-o libvirt: -op option cannot be used in this output mode");
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const allocation = checkOutputAllocation(request.allocation);
   return {
     connection: request.connection,
     pool: request.storage ?? "default",
@@ -75,17 +60,7 @@ export function checkOutputLibvirtOptions(request: OutputRequest): LibvirtReques
  * them after the pool's checks, as 2.2 does, but before the conversion.
  */
 export function checkOutputLibvirtFormat(options: LibvirtRequestOptions): "raw" | "qcow2" {
-  if (options.compressed && options.format !== "qcow2") {
-    throw new UserError(
-      "‘-oo compressed’ is only allowed when the output format is a local qcow2-format file, i.e. ‘-of qcow2’",
-    );
-  }
-  if (options.format !== "raw" && options.format !== "qcow2") {
-    throw new UserError(
-      `output mode only supports raw or qcow2 format (format: ${options.format})`,
-    );
-  }
-  return options.format;
+  return checkLocalFileFormat(options.format, options.compressed);
 }
 
 /** `-oo ?` in virt-v2v 2.2's words. */

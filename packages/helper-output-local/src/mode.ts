@@ -3,7 +3,12 @@
  * options that need no file system (the helper's precheck adds those of -os). Kept free of the
  * helper's own modules, so that the supervisor reads it without loading them.
  */
-import { UserError, outputOptionArgs, type OutputModeDescriptor } from "@split-v2v/common";
+import {
+  UserError,
+  outputOptionArgs,
+  type OutputModeDescriptor,
+  checkOutputAllocation,
+} from "@split-v2v/common";
 
 export interface OutputLocalOptions {
   /** -os: the directory for the disks and the XML. */
@@ -53,12 +58,7 @@ export function checkOutputLocalOptions(
   }
   if (compressed && format !== "qcow2")
     throw new UserError(`-o ${mode}: -oo compressed is only allowed with -of qcow2`);
-  const allocation = options.outputAllocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const allocation = checkOutputAllocation(options.outputAllocation);
   return { mode, format, allocation, compressed };
 }
 

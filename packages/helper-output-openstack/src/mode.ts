@@ -6,6 +6,9 @@
  */
 import {
   UserError,
+  checkOutputAllocation,
+  outputBoolean,
+  outputOptionPairs,
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
@@ -66,28 +69,12 @@ The os-* parameters and environment variables are optional.
 `;
 
 /**
- * OCaml's bool_of_string, which 2.2 applies to -oo verify-server-certificate=… (an empty value
- * is true). 2.2 dies with "internal error: invalid argument: bool_of_string" on anything else;
- * this says what is wrong.
- */
-function boolOption(key: string, value: string): boolean {
-  if (value === "" || value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`-o openstack: -oo ${key}=${value}: the value must be true or false`);
-}
-
-/**
  * The option errors that need no `openstack` program, in 2.2's order and words: -oa and -of
  * (only sparse raw: a Cinder volume is written as a raw block device), each -oo known, then
  * server-id given. A repeated -oo takes its last value, as in 2.2.
  */
 export function checkOutputOpenstackOptions(request: OutputRequest): CheckedOpenstackOptions {
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const allocation = checkOutputAllocation(request.allocation);
   if (allocation !== "sparse" || (request.format ?? "raw") !== "raw") {
     throw new UserError("-o openstack mode only supports -oa sparse -of raw");
   }
@@ -96,13 +83,11 @@ export function checkOutputOpenstackOptions(request: OutputRequest): CheckedOpen
   let devDiskById: string | null = null;
   let verifyServerCertificate = true;
   const authentication: string[] = [];
-  for (const option of request.options) {
-    const separator = option.indexOf("=");
-    const key = separator < 0 ? option : option.slice(0, separator);
-    const value = separator < 0 ? "" : option.slice(separator + 1);
+  for (const { key, value } of outputOptionPairs(request.options)) {
     if (key === "server-id") serverId = value;
     else if (key === "dev-disk-by-id") devDiskById = value;
-    else if (key === "verify-server-certificate") verifyServerCertificate = boolOption(key, value);
+    else if (key === "verify-server-certificate")
+      verifyServerCertificate = outputBoolean("openstack", key, value);
     else if (key === "guest-id") guestId = value;
     // Any other os-* is handed to the openstack program unchanged, as its --os-* option.
     else if (key.startsWith("os-")) authentication.push(`--${key}=${value}`);

@@ -5,6 +5,10 @@
  */
 import {
   UserError,
+  checkLocalFileFormat,
+  checkOutputAllocation,
+  outputBoolean,
+  outputOptionPairs,
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
@@ -28,17 +32,6 @@ export interface QemuRequestOptions {
 }
 
 /**
- * OCaml's bool_of_string, which 2.2 applies to -oo compressed=… and qemu-boot=… (an empty
- * value is true). 2.2 dies with "internal error: invalid argument: bool_of_string" on anything
- * else; this says what is wrong.
- */
-function boolOption(key: string, value: string): boolean {
-  if (value === "" || value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`${MODE}: -oo ${key}=${value}: the value must be true or false`);
-}
-
-/**
  * 2.2's parse_options, in its order and words: -op refused, each -oo known, -os given. (-oc
  * is not refused: 2.2 ignores it in this mode.) Then -oa, which 2.2 checks on its command line.
  */
@@ -47,16 +40,13 @@ export function checkOutputQemuOptions(request: OutputRequest): QemuRequestOptio
     throw new UserError(`${MODE}: -op option cannot be used in this output mode`);
   let compressed = false;
   let qemuBoot = false;
-  for (const option of request.options) {
-    const separator = option.indexOf("=");
-    const key = separator < 0 ? option : option.slice(0, separator);
-    const value = separator < 0 ? "" : option.slice(separator + 1);
+  for (const { key, value } of outputOptionPairs(request.options)) {
     switch (key) {
       case "compressed":
-        compressed = boolOption(key, value);
+        compressed = outputBoolean("qemu", key, value);
         break;
       case "qemu-boot":
-        qemuBoot = boolOption(key, value);
+        qemuBoot = outputBoolean("qemu", key, value);
         break;
       default:
         throw new UserError(`${MODE}: unknown output option ‘-oo ${key}’`);
@@ -64,12 +54,7 @@ export function checkOutputQemuOptions(request: OutputRequest): QemuRequestOptio
   }
   if (request.storage === undefined)
     throw new UserError(`${MODE}: output directory was not specified, use '-os /dir'`);
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const allocation = checkOutputAllocation(request.allocation);
   return {
     storage: request.storage,
     format: request.format ?? "raw",
@@ -86,17 +71,7 @@ export function checkOutputQemuOptions(request: OutputRequest): QemuRequestOptio
  * precheck, after -os is known to be a directory, so that they fail before the conversion.
  */
 export function checkOutputQemuFormat(options: QemuRequestOptions): "raw" | "qcow2" {
-  if (options.compressed && options.format !== "qcow2") {
-    throw new UserError(
-      "‘-oo compressed’ is only allowed when the output format is a local qcow2-format file, i.e. ‘-of qcow2’",
-    );
-  }
-  if (options.format !== "raw" && options.format !== "qcow2") {
-    throw new UserError(
-      `output mode only supports raw or qcow2 format (format: ${options.format})`,
-    );
-  }
-  return options.format;
+  return checkLocalFileFormat(options.format, options.compressed);
 }
 
 /** `-oo ?` in virt-v2v 2.2's words. */

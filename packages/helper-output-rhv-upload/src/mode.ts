@@ -9,6 +9,9 @@ import {
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
+  checkOutputAllocation,
+  outputBoolean,
+  outputOptionPairs,
 } from "@split-v2v/common";
 
 /** What the user gave, as the helper's options carry it. */
@@ -75,16 +78,6 @@ export function isNonNilUuid(uuid: string): boolean {
   return /^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$/.test(uuid);
 }
 
-/**
- * OCaml's bool_of_string, which 2.2 applies to -oo rhv-direct=…, rhv-proxy=… and
- * rhv-verifypeer=… (2.2 dies with an exception on anything else; this says what is wrong).
- */
-function boolOption(key: string, value: string): boolean {
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UserError(`${MODE}: -oo ${key}=${value}: the value must be true or false`);
-}
-
 /** The user named in -oc (percent-decoded), or admin@internal as the Python scripts default. */
 function parseConnection(connection: string): { apiUrl: string; username: string } {
   let url: URL;
@@ -132,10 +125,7 @@ export function checkRhvUploadOptions(request: RhvUploadRequest): RhvUploadOptio
   let direct = true;
   let verifyPeer = false;
   let diskUuids: string[] | null = null;
-  for (const option of request.options) {
-    const separator = option.indexOf("=");
-    const key = separator < 0 ? option : option.slice(0, separator);
-    const value = separator < 0 ? "" : option.slice(separator + 1);
+  for (const { key, value } of outputOptionPairs(request.options)) {
     switch (key) {
       case "rhv-cafile":
         if (cafile !== null) throw new UserError(`${MODE}: -oo rhv-cafile set more than once`);
@@ -146,13 +136,16 @@ export function checkRhvUploadOptions(request: RhvUploadRequest): RhvUploadOptio
         cluster = value;
         break;
       case "rhv-direct":
-        direct = value === "" ? true : boolOption(key, value);
+        direct =
+          value === "" ? true : outputBoolean("rhv-upload", key, value, { emptyIsTrue: false });
         break;
       case "rhv-proxy":
-        direct = value === "" ? false : !boolOption(key, value);
+        direct =
+          value === "" ? false : !outputBoolean("rhv-upload", key, value, { emptyIsTrue: false });
         break;
       case "rhv-verifypeer":
-        verifyPeer = value === "" ? true : boolOption(key, value);
+        verifyPeer =
+          value === "" ? true : outputBoolean("rhv-upload", key, value, { emptyIsTrue: false });
         break;
       case "rhv-disk-uuid":
         if (!isNonNilUuid(value))
@@ -169,12 +162,7 @@ export function checkRhvUploadOptions(request: RhvUploadRequest): RhvUploadOptio
       `rhv-upload: -of ${format}: Only output format ‘raw’ or ‘qcow2’ is supported.  If the input is in a different format then force one of these output formats by adding either ‘-of raw’ or ‘-of qcow2’ on the command line.`,
     );
   }
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const allocation = checkOutputAllocation(request.allocation);
   // virt-v2v 2.13's precheck: the name is used unquoted in the engine's search queries.
   if (!/^[-a-zA-Z0-9_]+$/.test(request.storage)) {
     throw new UserError(`The storage domain (-os) parameter ‘${request.storage}’ is not valid`);

@@ -8,6 +8,8 @@ import {
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
+  checkOutputAllocation,
+  checkRawOrQcow2,
 } from "@split-v2v/common";
 
 export interface CheckedRhvOptions {
@@ -25,15 +27,8 @@ export function checkOutputRhvOptions(request: OutputRequest): CheckedRhvOptions
     throw new UserError("-o rhv: -op option cannot be used in this output mode");
   if (request.storage === undefined) throw new UserError("-o rhv: -os option was not specified");
   // 2.2 finds a bad -of only when it creates the disks, after the conversion; here it fails first.
-  const format = request.format ?? "raw";
-  if (format !== "raw" && format !== "qcow2")
-    throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const format = checkRawOrQcow2(request.format);
+  const allocation = checkOutputAllocation(request.allocation);
   const name = request.name;
   if (name !== undefined && name === "")
     throw new UserError("-on: the output name must not be empty");

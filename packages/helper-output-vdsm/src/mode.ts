@@ -9,6 +9,9 @@ import {
   outputOptionArgs,
   type OutputModeDescriptor,
   type OutputRequest,
+  checkOutputAllocation,
+  checkRawOrQcow2,
+  outputOptionPairs,
 } from "@split-v2v/common";
 import { OVF_FLAVOURS, ovfFlavourOf, type OvfFlavour } from "@split-v2v/target-formats";
 
@@ -43,10 +46,7 @@ export function checkOutputVdsmOptions(request: OutputRequest): CheckedVdsmOptio
   let ovfFlavour: OvfFlavour = "rhvexp";
   const imageUuids: string[] = [];
   const volumeUuids: string[] = [];
-  for (const option of request.options) {
-    const separator = option.indexOf("=");
-    const key = separator < 0 ? option : option.slice(0, separator);
-    const value = separator < 0 ? "" : option.slice(separator + 1);
+  for (const { key, value } of outputOptionPairs(request.options)) {
     switch (key) {
       case "vdsm-compat":
         if (value !== "0.10" && value !== "1.1")
@@ -83,15 +83,8 @@ export function checkOutputVdsmOptions(request: OutputRequest): CheckedVdsmOptio
   }
   if (vmUuid === undefined) throw new UserError("-o vdsm: -oo vdsm-vm-uuid was not specified");
   if (request.storage === undefined) throw new UserError("-o vdsm: -os option was not specified");
-  const format = request.format ?? "raw";
-  if (format !== "raw" && format !== "qcow2")
-    throw new UserError(`output mode only supports raw or qcow2 format (format: ${format})`);
-  const allocation = request.allocation ?? "sparse";
-  if (allocation !== "sparse" && allocation !== "preallocated") {
-    throw new UserError(
-      `-oa ${allocation}: unknown output allocation mode; use -oa sparse or -oa preallocated`,
-    );
-  }
+  const format = checkRawOrQcow2(request.format);
+  const allocation = checkOutputAllocation(request.allocation);
   return {
     storage: request.storage,
     format,
