@@ -114,6 +114,24 @@ export async function serveTargetDisk(
   });
   await createTargetDisk(disk);
   await prepare(disk.file);
+  // Registered after the disk's removal, so it runs first: the server has let go of the file
+  // (and of an NFS mount under it) before the file is removed.
+  return serveExistingTargetDisk(diskId, disk, context);
+}
+
+/**
+ * Serves a target that already exists (a disk the user made, -o kubevirt -oo create=false; an
+ * attached Cinder volume, -o openstack) on WORKDIR/out<diskId> until the helper stops, and
+ * leaves the file itself alone: what happens to it on failure is its owner's business.
+ * Returns the socket's name in the work dir.
+ */
+export async function serveExistingTargetDisk(
+  diskId: number,
+  disk: LocalTargetDisk,
+  context: ServeTargetContext,
+): Promise<string> {
+  const tmpDir = serverTmpDir(context.workdir);
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const socket = outputSocket(context.workdir, diskId);
   const server = await startServer(targetDiskServer(disk), {
     socket,
@@ -122,8 +140,6 @@ export async function serveTargetDisk(
     verbose: context.verbose,
     log: context.log,
   });
-  // Registered after the disk's removal, so it runs first: the server has let go of the file
-  // (and of an NFS mount under it) before the file is removed.
   onCleanup(`server for out${diskId}`, () => server.stop());
   return path.basename(socket);
 }

@@ -10,19 +10,16 @@
  *             stopped before WORKDIR/done exists, it removes the disks it created and the YAML
  *   final     writes the YAML
  */
-import { access, constants, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { access, constants, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   UserError,
   metadataInPath,
   metadataOutPath,
   onCleanup,
-  outputSocket,
   runSucceeded,
+  serveExistingTargetDisk,
   serveTargetDisk,
-  serverTmpDir,
-  startServer,
-  targetDiskServer,
   type LocalTargetDisk,
   type OutputRequest,
 } from "@split-v2v/common";
@@ -145,19 +142,8 @@ async function serveExistingDisk(
   disk: LocalTargetDisk,
   context: StageContext,
 ): Promise<string> {
-  const tmpDir = serverTmpDir(context.workdir);
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   context.log(`serving ${disk.file} (${disk.format}, not created: -oo create=false)`);
-  const socket = outputSocket(context.workdir, diskId);
-  const server = await startServer(targetDiskServer(disk), {
-    socket,
-    pidfile: path.join(tmpDir, `out${diskId}.pid`),
-    tmpDir,
-    verbose: context.verbose,
-    log: context.log,
-  });
-  onCleanup(`server for out${diskId}`, () => server.stop());
-  return path.basename(socket);
+  return serveExistingTargetDisk(diskId, disk, context);
 }
 
 /** Creates (unless -oo create=false) and serves the target disks; returns the socket names. */

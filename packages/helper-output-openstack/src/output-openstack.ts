@@ -13,7 +13,7 @@
  *   final     `volume set --bootable --image-property …` on the first volume, then each
  *             volume's final description and virt_v2v_* properties
  */
-import { mkdir, readFile, readdir, stat, truncate, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import {
@@ -22,12 +22,9 @@ import {
   metadataInPath,
   metadataOutPath,
   onCleanup,
-  outputSocket,
   outputStatePath,
   runSucceeded,
-  serverTmpDir,
-  startServer,
-  targetDiskServer,
+  serveExistingTargetDisk,
   type OutputRequest,
   type OutputStage,
 } from "@split-v2v/common";
@@ -337,31 +334,18 @@ export async function setUpOutputOpenstack(
   };
   await writeFile(outputStatePath(context.workdir), `${JSON.stringify(state, null, 2)}\n`);
 
-  const tmpDir = serverTmpDir(context.workdir);
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const sockets: string[] = [];
   for (const [index, disk] of source.disks.entries()) {
     const device = devices[index]!;
     context.log(`writing disk ${disk.id} to cinder volume ${volumes[index]!.id} (${device})`);
     await prepareDevice(device, disk.virtualSize, context.log);
-    const socket = outputSocket(context.workdir, disk.id);
-    const server = await startServer(
-      targetDiskServer({
-        file: device,
-        format: "raw",
-        allocation: "sparse",
-        size: disk.virtualSize,
-      }),
-      {
-        socket,
-        pidfile: path.join(tmpDir, `out${disk.id}.pid`),
-        tmpDir,
-        verbose: context.verbose,
-        log: context.log,
-      },
+    sockets.push(
+      await serveExistingTargetDisk(
+        disk.id,
+        { file: device, format: "raw", allocation: "sparse", size: disk.virtualSize },
+        context,
+      ),
     );
-    onCleanup(`server for out${disk.id}`, () => server.stop());
-    sockets.push(path.basename(socket));
   }
   return sockets;
 }
