@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import { execa } from "execa";
 import { parse } from "yaml";
 import { optionsHelpText, type OutputRequest } from "@split-v2v/common";
 import {
+  runOutputHelperToEnd,
   convertedWindowsGuest,
   runHelper,
   serve,
@@ -73,24 +74,13 @@ test("-o kubevirt: qcow2 disks DIR/NAME-sdX and DIR/NAME.yaml naming exactly tho
   await execa("qemu-io", ["-f", "raw", "-c", "write -P 0x5a 1M 3M", source]);
 
   const options = ["-os", target, "-of", "qcow2", "-oo", "compressed"];
-  const precheck = await runHelper(helper, ["precheck", workdir, ...options]);
-  assert.equal(precheck.exitCode, 0, String(precheck.stderr));
-  assert.deepEqual(await readdir(target), [], "precheck creates nothing");
-
-  const setup = await serve(helper, ["setup", workdir, ...options]);
-  let stopped = false;
-  t.after(() => {
-    if (!stopped) setup.child.kill("SIGTERM");
+  await runOutputHelperToEnd(helper, workdir, options, {
+    sources: [source],
+    sockets: ["out0", "out1"],
+    afterPrecheck: async () =>
+      assert.deepEqual(await readdir(target), [], "precheck creates nothing"),
+    after: (cleanup) => t.after(cleanup),
   });
-  assert.deepEqual(setup.events.at(-1), { event: "ready", sockets: ["out0", "out1"] });
-  await execa("nbdcopy", [source, `nbd+unix:///?socket=${path.join(workdir, "out0")}`]);
-  const final = await runHelper(helper, ["final", workdir, ...options]);
-  assert.equal(final.exitCode, 0, String(final.stderr));
-  await writeFile(path.join(workdir, "done"), "");
-  setup.child.kill("SIGTERM");
-  stopped = true;
-  assert.equal((await setup.child).exitCode, 0);
-  assert.deepEqual(await serversMentioning(workdir), [], "no server left");
 
   assert.deepEqual((await readdir(target)).sort(), [
     "win-guest-sda",

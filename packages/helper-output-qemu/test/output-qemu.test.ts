@@ -15,11 +15,11 @@ import type { OutputRequest } from "@split-v2v/common";
 import type { MetadataIn, MetadataOut } from "@split-v2v/metadata-schema";
 import { createQemuScript, type UefiFirmware } from "@split-v2v/target-formats";
 import {
+  runOutputHelperToEnd,
   convertedWindowsGuest,
   freePort,
   runHelper,
   serve,
-  serversMentioning,
   writeConvertedGuest,
   type ConvertedGuest,
 } from "@split-v2v/helper-test-kit";
@@ -503,22 +503,11 @@ test("-o qemu: raw disks DIR/NAME-sdX and an executable DIR/NAME.sh that qemu ru
   await execa("qemu-io", ["-f", "raw", "-c", "write -P 0x5a 1M 2M", source]);
 
   const options = ["-os", out];
-  const precheck = await runHelper(helper, ["precheck", workdir, ...options]);
-  assert.equal(precheck.exitCode, 0, String(precheck.stderr));
-  const setup = await serve(helper, ["setup", workdir, ...options]);
-  let stopped = false;
-  t.after(() => {
-    if (!stopped) setup.child.kill("SIGTERM");
+  await runOutputHelperToEnd(helper, workdir, options, {
+    sources: [source],
+    sockets: ["out0", "out1"],
+    after: (cleanup) => t.after(cleanup),
   });
-  assert.deepEqual(setup.events.at(-1), { event: "ready", sockets: ["out0", "out1"] });
-  await execa("nbdcopy", [source, `nbd+unix:///?socket=${path.join(workdir, "out0")}`]);
-  const final = await runHelper(helper, ["final", workdir, ...options]);
-  assert.equal(final.exitCode, 0, String(final.stderr));
-  await writeFile(path.join(workdir, "done"), "");
-  setup.child.kill("SIGTERM");
-  stopped = true;
-  assert.equal((await setup.child).exitCode, 0);
-  assert.deepEqual(await serversMentioning(workdir), [], "no server left");
 
   assert.deepEqual((await readdir(out)).sort(), [
     "linux-guest-sda",

@@ -5,16 +5,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import {
+  runOutputHelperToEnd,
   convertedWindowsGuest,
   runHelper,
   serve,
-  serversMentioning,
   writeConvertedGuest,
 } from "@split-v2v/helper-test-kit";
 
@@ -75,22 +75,11 @@ test("-o vdsm: volumes and .meta files in VDSM's image directories, the OVF in v
     "-oo",
     "vdsm-ovf-flavour=ovirt",
   ];
-  const precheck = await runHelper(helper, ["precheck", workdir, ...options]);
-  assert.equal(precheck.exitCode, 0, String(precheck.stderr));
-  const setup = await serve(helper, ["setup", workdir, ...options]);
-  let stopped = false;
-  t.after(() => {
-    if (!stopped) setup.child.kill("SIGTERM");
+  await runOutputHelperToEnd(helper, workdir, options, {
+    sources: [source],
+    sockets: ["out0", "out1"],
+    after: (cleanup) => t.after(cleanup),
   });
-  assert.deepEqual(setup.events.at(-1), { event: "ready", sockets: ["out0", "out1"] });
-  await execa("nbdcopy", [source, `nbd+unix:///?socket=${path.join(workdir, "out0")}`]);
-  const final = await runHelper(helper, ["final", workdir, ...options]);
-  assert.equal(final.exitCode, 0, String(final.stderr));
-  await writeFile(path.join(workdir, "done"), "");
-  setup.child.kill("SIGTERM");
-  stopped = true;
-  assert.equal((await setup.child).exitCode, 0);
-  assert.deepEqual(await serversMentioning(workdir), [], "no server left");
 
   for (const [image, volume, size] of [
     ["IMAGE1", "VOL1", 32 * MiB],

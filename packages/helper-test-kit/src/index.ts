@@ -1,8 +1,10 @@
 /**
  * Tests only: the plumbing the helper programs' package tests share (see README.md).
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import net from "node:net";
 import readline from "node:readline";
 import { execa, type ResultPromise } from "execa";
@@ -76,6 +78,46 @@ export function runHelper(
   options: { env?: NodeJS.ProcessEnv } = {},
 ) {
   return execa(process.execPath, [helper, ...args], { env: options.env, reject: false });
+}
+
+/**
+ * An output helper's whole successful run, as the supervisor drives it: precheck; setup until it
+ * is ready with `sockets`; each of `sources` copied by nbdcopy to out0, out1…; final; the run's
+ * `done` marker; setup stopped (exit 0) with no server left. `afterPrecheck` sees the target
+ * between precheck and setup (to assert that precheck created nothing). A setup still running
+ * when the test ends (an assertion failed) is stopped by `after`.
+ */
+export async function runOutputHelperToEnd(
+  helper: string,
+  workdir: string,
+  options: readonly string[],
+  run: {
+    sources: readonly string[];
+    sockets: readonly string[];
+    env?: NodeJS.ProcessEnv;
+    afterPrecheck?: () => Promise<void>;
+    after: (cleanup: () => void) => void;
+  },
+): Promise<void> {
+  const env = run.env === undefined ? {} : { env: run.env };
+  const precheck = await runHelper(helper, ["precheck", workdir, ...options], env);
+  assert.equal(precheck.exitCode, 0, String(precheck.stderr));
+  await run.afterPrecheck?.();
+  const setup = await serve(helper, ["setup", workdir, ...options], env);
+  let stopped = false;
+  run.after(() => {
+    if (!stopped) setup.child.kill("SIGTERM");
+  });
+  assert.deepEqual(setup.events.at(-1), { event: "ready", sockets: [...run.sockets] });
+  for (const [index, source] of run.sources.entries())
+    await execa("nbdcopy", [source, `nbd+unix:///?socket=${path.join(workdir, `out${index}`)}`]);
+  const final = await runHelper(helper, ["final", workdir, ...options], env);
+  assert.equal(final.exitCode, 0, String(final.stderr));
+  await writeFile(path.join(workdir, "done"), "");
+  setup.child.kill("SIGTERM");
+  stopped = true;
+  assert.equal((await setup.child).exitCode, 0);
+  assert.deepEqual(await serversMentioning(workdir), [], "no server left");
 }
 
 /** `pgrep -a -f needle`'s lines of the servers (qemu-nbd, nbdkit) whose command line has needle. */

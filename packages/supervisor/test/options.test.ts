@@ -186,7 +186,7 @@ test("the refusals, the capability lines and --help are derived from the one tab
     "vdsm",
   ]);
   assert.throws(() => selectInputMode("floppy"), /^UserError: unknown -i option: floppy$/);
-  // Every output mode of virt-v2v 2.2 is served: none is refused as "not implemented".
+  // Every output mode of virt-v2v 2.2 is served; an unknown name is still refused.
   assert.throws(() => selectOutputMode("floppy"), /^UserError: unknown -o option: floppy$/);
   // Every mode a descriptor serves is on the capability list, and nothing else of its kind.
   const lines = capabilities();
